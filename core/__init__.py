@@ -1,0 +1,4 @@
+"""The reconciliation core: domain, persistence, matching, statement parsing and services.
+
+Nothing in this package knows about Slack, Telegram or any HTTP framework.
+"""

@@ -1,0 +1,29 @@
+"""Errors that reach the user as one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input from the user: what was wrong, where, and why.
+
+    ``source`` names the file (or other input), ``location`` the line, row or
+    element inside it, ``reason`` what is wrong there. ``str()`` joins them
+    into the single line the CLI prints.
+    """
+
+    def __init__(self, source: str, location: str, reason: str) -> None:
+        self.source = source
+        self.location = location
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.source, self.location, self.reason) if p]
+        return ": ".join(parts)
+
+
+class ReconciliationError(Exception):
+    """A requested operation (pair, unpair, …) would break an invariant.
+
+    The message says which one, in words a user can act on.
+    """

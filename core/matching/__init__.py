@@ -1,0 +1,22 @@
+"""The matching engine: pure functions over plain data, no I/O.
+
+``reconcile(transactions, invoices)`` returns one explained decision per transaction.
+"""
+
+from core.matching.engine import MatchingEngine, MatchPolicy, reconcile
+from core.matching.model import AllocationDraft, Candidate, Flag, MatchResult, MatchStatus
+from core.matching.payers import KnownAccount
+from core.matching.reasons import Reason
+
+__all__ = [
+    "AllocationDraft",
+    "Candidate",
+    "Flag",
+    "KnownAccount",
+    "MatchPolicy",
+    "MatchResult",
+    "MatchStatus",
+    "MatchingEngine",
+    "Reason",
+    "reconcile",
+]

@@ -1,0 +1,151 @@
+"""Party identity: comparable keys for account numbers, tax ids and names as banks print them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from core.text import fold
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_DIGITS = re.compile(r"\D+")
+
+# Legal forms and their pieces, folded. Whole phrases go first so "SP Z O O" is removed as a unit.
+_LEGAL_PHRASES = [
+    "KORLATOLT FELELOSSEGU TARSASAG",
+    "ZARTKORUEN MUKODO RESZVENYTARSASAG",
+    "NYILVANOSAN MUKODO RESZVENYTARSASAG",
+    "BETETI TARSASAG",
+    "KOZKERESETI TARSASAG",
+    "EGYENI VALLALKOZO",
+    "EGYENI CEG",
+    "SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA",
+    "SPOLKA KOMANDYTOWO AKCYJNA",
+    "SPOLKA AKCYJNA",
+    "SPOLKA JAWNA",
+    "SPOLKA KOMANDYTOWA",
+    "SPOLKA PARTNERSKA",
+    "SPOLKA CYWILNA",
+    "SP Z O O",
+    "SP Z OO",
+    "S A",
+    "SP J",
+    "SP K",
+    "S C",
+]
+_LEGAL_WORDS = frozenset(
+    [
+        "KFT",
+        "BT",
+        "ZRT",
+        "NYRT",
+        "RT",
+        "KKT",
+        "EV",
+        "EC",
+        "KHT",
+        "NONPROFIT",
+        "SPZOO",
+        "ZOO",
+        "SA",
+        "SPJ",
+        "SPK",
+        "SKA",
+        "SC",
+        "GMBH",
+        "AG",
+        "LTD",
+        "LIMITED",
+        "LLC",
+        "INC",
+        "PLC",
+        "SRO",
+        "BV",
+        "KG",
+        "CO",
+        "KORLATOLT",
+        "FELELOSSEGU",
+        "TARSASAG",
+        "RESZVENYTARSASAG",
+        "SPOLKA",
+        "OGRANICZONA",
+        "ODPOWIEDZIALNOSCIA",
+        "AKCYJNA",
+        "JAWNA",
+        "KOMANDYTOWA",
+    ]
+)
+# Words that say nothing about who someone is: conjunctions, titles, addresses.
+_STOP_WORDS = frozenset(
+    [
+        "ES",
+        "AND",
+        "I",
+        "UND",
+        "DR",
+        "IFJ",
+        "ID",
+        "OZV",
+        "PROF",
+        "MGR",
+        "INZ",
+        "UL",
+        "UTCA",
+        "UT",
+        "TER",
+        "KRT",
+        "ALEJA",
+        "AL",
+        "OS",
+        "PL",
+    ]
+)
+_LEGAL_RE = re.compile(r"\b(" + "|".join(p.replace(" ", r"\s+") for p in _LEGAL_PHRASES) + r")\b")
+
+
+@lru_cache(maxsize=65536)  # partners repeat across thousands of invoices and transactions
+def name_tokens(name: str) -> frozenset[str]:
+    """Return the words that identify a partner: folded, without legal forms, titles or numbers.
+
+    ``"Kovács és Társa Kft."`` and ``"KOVACS ES TARSA KORLATOLT FELELOSSEGU TARSASAG"`` give the
+    same set; a set also ignores person-name order (``Jan Nowak`` / ``NOWAK JAN``).
+    """
+    text = _LEGAL_RE.sub(" ", _NON_ALNUM.sub(" ", fold(name)))
+    return frozenset(
+        w for w in text.split() if len(w) > 1 and not w.isdigit() and w not in _LEGAL_WORDS and w not in _STOP_WORDS
+    )
+
+
+@lru_cache(maxsize=65536)
+def account_key(iban: str) -> str:
+    """Return a comparable key for an account number, or ``""`` when there is none.
+
+    Hungarian and Polish accounts are keyed by their domestic number, because
+    banks print them with or without the ``HU``/``PL`` IBAN prefix; a
+    16-digit Hungarian account equals its 24-digit form padded with zeros.
+    """
+    text = _NON_ALNUM.sub("", iban.upper())
+    if len(text) < 8:
+        return ""
+    if text[:2] == "HU" and text[2:].isdigit():
+        text = text[4:]  # HU + check digits + the domestic (giro) number
+    elif text[:2] == "PL" and text[2:].isdigit():
+        text = text[2:]  # the Polish NRB keeps the check digits
+    if text.isdigit():
+        if len(text) == 24 and text.endswith("00000000"):
+            return text[:16]
+        return text
+    return text
+
+
+@lru_cache(maxsize=65536)
+def tax_key(tax_id: str) -> str:
+    """Return the part of a tax id that identifies the company, or ``""``.
+
+    Hungarian ``12345678-2-42`` and EU ``HU12345678`` both become ``12345678``;
+    a Polish NIP (``PL``-prefixed or not, with or without dashes) its ten digits.
+    """
+    digits = _DIGITS.sub("", tax_id)
+    if len(digits) == 11:  # Hungarian adószám: törzsszám (8) + VAT code (1) + county (2)
+        return digits[:8]
+    return digits if len(digits) >= 8 else ""

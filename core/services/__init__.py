@@ -1,0 +1,1 @@
+"""Use cases: the only layer that combines parsing, matching and persistence."""

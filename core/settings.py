@@ -1,0 +1,86 @@
+"""Where reconbot keeps its data, read from the environment.
+
+``RECONBOT_DATABASE_URL`` selects the database (PostgreSQL in production);
+without it reconbot uses an SQLite file in ``RECONBOT_DATA_DIR`` or the
+user's data folder, so a single-user install needs no configuration at all.
+
+A database URL may carry a password: log or print only ``redacted_url(url)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DATABASE_URL_ENV = "RECONBOT_DATABASE_URL"
+DATA_DIR_ENV = "RECONBOT_DATA_DIR"
+SQLITE_FILENAME = "reconbot.sqlite3"
+
+# Hosting platforms (Heroku, Render, Fly …) hand out ``postgres://`` URLs; SQLAlchemy
+# reads those as "PostgreSQL with the default driver" (psycopg2, not installed) or
+# rejects the ``postgres`` spelling outright. We ship psycopg 3, so name it.
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+_POSTGRES_DRIVER_SCHEME = "postgresql+psycopg://"
+
+# Query-string parameters that libpq and psycopg accept as secrets.
+_SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
+_MASK = "***"
+
+
+def data_dir() -> Path:
+    """Return the folder for reconbot's local files, creating it if needed.
+
+    ``RECONBOT_DATA_DIR`` when set, else ``platformdirs.user_data_dir("reconbot")``.
+    Raises OSError when the folder cannot be created.
+    """
+    configured = os.environ.get(DATA_DIR_ENV, "").strip()
+    path = Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir("reconbot"))
+    path = path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def normalise_database_url(url: str) -> str:
+    """Return ``url`` with a bare ``postgres://`` or ``postgresql://`` scheme pointed at psycopg 3.
+
+    Any other URL (SQLite, or PostgreSQL with an explicit driver) is returned unchanged.
+    """
+    url = url.strip()
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return _POSTGRES_DRIVER_SCHEME + url[len(scheme) :]
+    return url
+
+
+def database_url() -> str:
+    """Return the SQLAlchemy URL of reconbot's database.
+
+    ``RECONBOT_DATABASE_URL`` when set and not blank (normalised by
+    ``normalise_database_url``); otherwise an SQLite file ``reconbot.sqlite3``
+    in ``data_dir()``, whose folder is created. Raises OSError when that folder
+    cannot be created.
+    """
+    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if configured:
+        return normalise_database_url(configured)
+    return URL.create("sqlite", database=str(data_dir() / SQLITE_FILENAME)).render_as_string()
+
+
+def redacted_url(url: str | URL) -> str:
+    """Return ``url`` fit for logs and messages: any password (in userinfo or query) becomes ``***``.
+
+    A string that does not parse as a URL is not echoed at all, since it might still hold a secret.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return "<unparseable database URL>"
+    secret_keys = [key for key in parsed.query if key.lower() in _SECRET_QUERY_KEYS]
+    if secret_keys:
+        parsed = parsed.update_query_dict({key: _MASK for key in secret_keys})
+    # The query string is percent-encoded on rendering; show the mask as the userinfo one reads.
+    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", f"={_MASK}")

@@ -1,0 +1,3 @@
+from reconbot.cli import main
+
+raise SystemExit(main())
