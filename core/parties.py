@@ -10,97 +10,19 @@ from core.text import fold
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _DIGITS = re.compile(r"\D+")
 
-# Legal forms and their pieces, folded. Whole phrases go first so "SP Z O O" is removed as a unit.
-_LEGAL_PHRASES = [
-    "KORLATOLT FELELOSSEGU TARSASAG",
-    "ZARTKORUEN MUKODO RESZVENYTARSASAG",
-    "NYILVANOSAN MUKODO RESZVENYTARSASAG",
-    "BETETI TARSASAG",
-    "KOZKERESETI TARSASAG",
-    "EGYENI VALLALKOZO",
-    "EGYENI CEG",
-    "SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA",
-    "SPOLKA KOMANDYTOWO AKCYJNA",
-    "SPOLKA AKCYJNA",
-    "SPOLKA JAWNA",
-    "SPOLKA KOMANDYTOWA",
-    "SPOLKA PARTNERSKA",
-    "SPOLKA CYWILNA",
-    "SP Z O O",
-    "SP Z OO",
-    "S A",
-    "SP J",
-    "SP K",
-    "S C",
-]
+# The words of legal forms, folded: "Kft.", "KORLATOLT FELELOSSEGU TARSASAG", "Sp. z o.o.",
+# "SPOLKA Z OGRANICZONA ODPOWIEDZIALNOSCIA", "S.A.". Single letters ("Z", "O", "S", "A") go anyway.
 _LEGAL_WORDS = frozenset(
-    [
-        "KFT",
-        "BT",
-        "ZRT",
-        "NYRT",
-        "RT",
-        "KKT",
-        "EV",
-        "EC",
-        "KHT",
-        "NONPROFIT",
-        "SPZOO",
-        "ZOO",
-        "SA",
-        "SPJ",
-        "SPK",
-        "SKA",
-        "SC",
-        "GMBH",
-        "AG",
-        "LTD",
-        "LIMITED",
-        "LLC",
-        "INC",
-        "PLC",
-        "SRO",
-        "BV",
-        "KG",
-        "CO",
-        "KORLATOLT",
-        "FELELOSSEGU",
-        "TARSASAG",
-        "RESZVENYTARSASAG",
-        "SPOLKA",
-        "OGRANICZONA",
-        "ODPOWIEDZIALNOSCIA",
-        "AKCYJNA",
-        "JAWNA",
-        "KOMANDYTOWA",
-    ]
+    """
+    KFT BT ZRT NYRT RT KKT EV EC KHT NONPROFIT KORLATOLT FELELOSSEGU TARSASAG BETETI KOZKERESETI
+    ZARTKORUEN NYILVANOSAN MUKODO RESZVENYTARSASAG EGYENI VALLALKOZO VALLALKOZAS CEG
+    SP SPZOO ZOO OO SA SPJ SPK SKA SC SPOLKA OGRANICZONA ODPOWIEDZIALNOSCIA AKCYJNA JAWNA KOMANDYTOWA
+    KOMANDYTOWO PARTNERSKA CYWILNA GMBH AG LTD LIMITED LLC INC PLC SRO BV KG CO
+    """.split()
 )
 # Words that say nothing about who someone is: conjunctions, titles, addresses.
-_STOP_WORDS = frozenset(
-    [
-        "ES",
-        "AND",
-        "I",
-        "UND",
-        "DR",
-        "IFJ",
-        "ID",
-        "OZV",
-        "PROF",
-        "MGR",
-        "INZ",
-        "UL",
-        "UTCA",
-        "UT",
-        "TER",
-        "KRT",
-        "ALEJA",
-        "AL",
-        "OS",
-        "PL",
-    ]
-)
-_LEGAL_RE = re.compile(r"\b(" + "|".join(p.replace(" ", r"\s+") for p in _LEGAL_PHRASES) + r")\b")
+_STOP_WORDS = frozenset("ES AND I UND DR IFJ ID OZV PROF MGR INZ UL UTCA UT TER KRT ALEJA AL OS PL".split())
+_NOT_NAME = _LEGAL_WORDS | _STOP_WORDS
 
 
 @lru_cache(maxsize=65536)  # partners repeat across thousands of invoices and transactions
@@ -110,9 +32,8 @@ def name_tokens(name: str) -> frozenset[str]:
     ``"Kovács és Társa Kft."`` and ``"KOVACS ES TARSA KORLATOLT FELELOSSEGU TARSASAG"`` give the
     same set; a set also ignores person-name order (``Jan Nowak`` / ``NOWAK JAN``).
     """
-    text = _LEGAL_RE.sub(" ", _NON_ALNUM.sub(" ", fold(name)))
     return frozenset(
-        w for w in text.split() if len(w) > 1 and not w.isdigit() and w not in _LEGAL_WORDS and w not in _STOP_WORDS
+        w for w in _NON_ALNUM.sub(" ", fold(name)).split() if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME
     )
 
 

@@ -45,4 +45,6 @@ def _fold_table() -> dict[int, str]:
 
 def fold(text: str) -> str:
     """Return ``text`` upper-cased with accents removed: ``"Számla ŁÓDŹ"`` → ``"SZAMLA LODZ"``."""
+    if text.isascii():
+        return text.upper()
     return text.translate(_fold_table()).upper()

@@ -52,7 +52,7 @@ def summary_json(run: FileReconciliation) -> dict[str, Any]:
     for result in run.results:
         for flag in result.flags:
             flags[flag.value] = flags.get(flag.value, 0) + 1
-    still_open = _still_open(run.invoices, run.open_after())
+    still_open = _still_open(run.invoices, run.open_after)
     open_amounts: dict[str, Decimal] = {}
     for inv, amount in still_open:
         key = f"{inv.direction.value} {inv.currency}"
@@ -126,7 +126,7 @@ def write_table(run: FileReconciliation, locale: str, console: Console) -> None:
     for tx, r in zip(run.transactions, run.results, strict=True):
         table.add_row(*_row(tx, r, locale))
     console.print(table)
-    still_open = _still_open(run.invoices, run.open_after())
+    still_open = _still_open(run.invoices, run.open_after)
     if still_open:
         open_table = Table(title="Still open")
         for column in ("Invoice", "Direction", "Partner", "Due", "Open"):
@@ -168,7 +168,7 @@ def _row(tx: Transaction, r: MatchResult, locale: str) -> tuple[str, ...]:
     )
 
 
-def _still_open(invoices: Sequence[Invoice], open_after: dict[str, Decimal]) -> list[tuple[Invoice, Decimal]]:
-    rows = [(inv, open_after[inv.id]) for inv in invoices if open_after[inv.id] > ZERO]
+def _still_open(invoices: Sequence[Invoice], open_after: Sequence[Decimal]) -> list[tuple[Invoice, Decimal]]:
+    rows = [(inv, amount) for inv, amount in zip(invoices, open_after, strict=True) if amount > ZERO]
     rows.sort(key=lambda row: (row[0].due_date or date.max, row[0].number))
     return rows

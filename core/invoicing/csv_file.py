@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,8 +67,19 @@ def read_invoices(path: Path, data: bytes | None = None) -> list[Invoice]:
     return invoices
 
 
-def _rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, values in COLUMNS order) for every non-blank data row."""
+def read_invoice_numbers(path: Path, data: bytes | None = None) -> list[tuple[str, str]]:
+    """Return (number, order number) for each row that ``read_invoices`` would read, in the same order.
+
+    A quick first look at the file, for work that needs only the numbers; it
+    checks nothing else, so read the file with ``read_invoices`` too.
+    """
+    raw = path.read_bytes() if data is None else data
+    number, order = COLUMNS.index("number"), COLUMNS.index("order_number")
+    return [(row[number].strip(), row[order].strip()) for _, row in _rows(path.name, raw.decode("utf-8-sig"))]
+
+
+def _rows(source: str, text: str) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """Yield (line number, values in COLUMNS order, unstripped) for every non-blank data row."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
@@ -76,7 +88,7 @@ def _rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InputError(source, "line 1", f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
-    positions = [header.index(c) for c in COLUMNS]
+    in_contract_order = itemgetter(*(header.index(c) for c in COLUMNS))
     start = 2
     try:
         for values in reader:
@@ -85,15 +97,15 @@ def _rows(source: str, text: str) -> Iterator[tuple[int, list[str]]]:
                 continue
             if len(values) != len(header):
                 raise InputError(source, f"line {start}", f"{len(values)} values, the header has {len(header)}")
-            yield start, [values[p].strip() for p in positions]
+            yield start, in_contract_order(values)
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(source, f"line {reader.line_num}", f"malformed CSV ({exc})") from None
 
 
-def _invoice(values: list[str], line: str, shared: dict[str, str]) -> Invoice:
+def _invoice(values: tuple[str, ...], line: str, shared: dict[str, str]) -> Invoice:
     (number, direction_text, kind_text, partner_name, partner_tax_id, partner_iban, order_number,
-     issue_text, due_text, gross_text, currency, paid_text, status_text) = values  # fmt: skip
+     issue_text, due_text, gross_text, currency, paid_text, status_text) = map(str.strip, values)  # fmt: skip
     if not number:
         raise _RowError("number", "empty")
     direction = _choice("direction", direction_text, _DIRECTIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from math import gcd
 
 # Above this many distinct sums (after dividing by the common factor) the bitset would cost
@@ -45,6 +46,15 @@ def subsets_summing_to(
     items = items[:max_items]
     if target <= 0 or not items or sum(a for _, a in items) < target:
         return SubsetSearch((), exhaustive)
+    if len(items) <= 4:
+        # A payer's few open invoices: trying all fifteen subsets is quicker than building bitsets.
+        few = [
+            tuple(i for i, _ in chosen)
+            for size in range(1, len(items) + 1)
+            for chosen in combinations(items, size)
+            if sum(a for _, a in chosen) == target
+        ]
+        return SubsetSearch(tuple(few[:limit]), True)
     factor = gcd(target, *(a for _, a in items))
     if target // factor > _MAX_BITSET:
         return _bounded_search(items, target, limit, max_states, exhaustive)
@@ -57,21 +67,20 @@ def subsets_summing_to(
     if not reachable[-1] >> target & 1:
         return SubsetSearch((), exhaustive)
     found: list[tuple[int, ...]] = []
-
-    def walk(k: int, rest: int, chosen: tuple[int, ...]) -> None:
-        # Every branch taken is feasible, so each leaf is a solution and the walk costs limit × items.
-        if len(found) >= limit:
-            return
+    # Walk back from the target: every branch taken is feasible, so each leaf is a solution and the
+    # walk costs limit × items. An explicit stack, not a recursive closure, so no reference cycle
+    # keeps the bitsets alive after the search.
+    stack: list[tuple[int, int, tuple[int, ...]]] = [(len(items), target, ())]
+    while stack and len(found) < limit:
+        k, rest, chosen = stack.pop()
         if k == 0:
             found.append(tuple(sorted(chosen)))
-            return
+            continue
         value = values[k - 1]
-        if rest >= value and reachable[k - 1] >> (rest - value) & 1:
-            walk(k - 1, rest - value, (*chosen, items[k - 1][0]))
         if reachable[k - 1] >> rest & 1:
-            walk(k - 1, rest, chosen)
-
-    walk(len(items), target, ())
+            stack.append((k - 1, rest, chosen))
+        if rest >= value and reachable[k - 1] >> (rest - value) & 1:
+            stack.append((k - 1, rest - value, (*chosen, items[k - 1][0])))
     return SubsetSearch(tuple(sorted(found, key=len)), exhaustive)
 
 

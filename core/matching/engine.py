@@ -86,17 +86,37 @@ class MatchingEngine:
         *,
         policy: MatchPolicy | None = None,
         known_accounts: Iterable[KnownAccount] = (),
+        references: ReferenceIndex | None = None,
     ) -> None:
+        """Prepare to match against ``invoices``; ``references`` may bring their number index ready-made."""
         self.invoices = invoices
         self.policy = policy or MatchPolicy()
         self.partners = PartnerDirectory(invoices, known_accounts)
         self.ledger = Ledger(invoices, self.partners.of_invoice)
         self._flow = [inv.flow_sign for inv in invoices]
-        self.references = ReferenceIndex()
-        for i, inv in enumerate(invoices):
-            self.references.add(i, inv.number)
-            if inv.order_number:
-                self.references.add(i, inv.order_number, KeyKind.ORDER)
+        self.references = references or ReferenceIndex.of_numbers((inv.number, inv.order_number) for inv in invoices)
+
+    def match_all(
+        self,
+        transactions: Sequence[Transaction],
+        allocated: Mapping[str, Decimal] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[MatchResult]:
+        """Return one decision per transaction, in the order given.
+
+        Transactions are processed in booking order (ties keep the given order)
+        so that each allocation carries forward; ``allocated`` gives money of a
+        transaction allocated before this run, by transaction id;
+        ``on_progress`` hears the number of transactions done now and then.
+        """
+        allocated = allocated or {}
+        results: list[MatchResult | None] = [None] * len(transactions)
+        for done, k in enumerate(sorted(range(len(transactions)), key=lambda k: (transactions[k].booking_date, k))):
+            tx = transactions[k]
+            results[k] = self.match(tx, allocated.get(tx.id, ZERO))
+            if on_progress is not None and done % 2000 == 0:
+                on_progress(done)
+        return [r for r in results if r is not None]
 
     def match(self, tx: Transaction, already_allocated: Decimal = ZERO) -> MatchResult:
         """Return the decision for ``tx``; automatic allocations are booked in the engine's ledger."""
@@ -402,7 +422,7 @@ class MatchingEngine:
 
 
 def _ordered(flags: set[Flag]) -> tuple[Flag, ...]:
-    return tuple(f for f in Flag if f in flags)
+    return tuple(f for f in Flag if f in flags) if flags else ()
 
 
 def reconcile(
@@ -412,21 +432,10 @@ def reconcile(
     policy: MatchPolicy | None = None,
     known_accounts: Iterable[KnownAccount] = (),
     allocated: Mapping[str, Decimal] | None = None,
-    on_progress: Callable[[int], None] | None = None,
 ) -> list[MatchResult]:
-    """Return one decision per transaction, in the order given.
+    """Return one decision per transaction, in the order given (see ``MatchingEngine.match_all``).
 
-    Transactions are processed in booking order (ties keep the given order) so
-    that each allocation carries forward; ``allocated`` gives money of a
-    transaction allocated before this run, by transaction id. The inputs are
-    not changed; ``on_progress`` hears the number of transactions done now and then.
+    The inputs are not changed.
     """
     engine = MatchingEngine(invoices, policy=policy, known_accounts=known_accounts)
-    allocated = allocated or {}
-    results: dict[int, MatchResult] = {}
-    for done, k in enumerate(sorted(range(len(transactions)), key=lambda k: (transactions[k].booking_date, k))):
-        tx = transactions[k]
-        results[k] = engine.match(tx, allocated.get(tx.id, ZERO))
-        if on_progress is not None and done % 2000 == 0:
-            on_progress(done)
-    return [results[k] for k in range(len(transactions))]
+    return engine.match_all(transactions, allocated)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from core.matching.reasons import Reason
 from core.money import ZERO
@@ -26,8 +26,7 @@ class Flag(StrEnum):
     PAYER_MISMATCH = "payer_mismatch"  # the payer is known as someone else than the invoice's partner
 
 
-@dataclass(frozen=True, slots=True)
-class AllocationDraft:
+class AllocationDraft(NamedTuple):
     """Money from the transaction booked to one invoice; ``amount`` is a positive magnitude."""
 
     invoice_id: str
@@ -35,8 +34,7 @@ class AllocationDraft:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One proposed pairing: the invoices it would settle, how sure we are, and why.
 
     ``allocations`` is what confirming it would book: the invoice due first
@@ -51,8 +49,7 @@ class Candidate:
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
+class MatchResult(NamedTuple):
     """The engine's decision for one transaction.
 
     ``allocations`` is non-empty exactly when ``status`` is MATCHED, and
@@ -70,4 +67,4 @@ class MatchResult:
     flags: tuple[Flag, ...] = ()
     reasons: tuple[Reason, ...] = ()
     confidence: Decimal = ZERO
-    surplus: Decimal = field(default=ZERO)
+    surplus: Decimal = ZERO

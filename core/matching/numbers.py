@@ -29,8 +29,9 @@ class Strength(IntEnum):
 _ATOM = re.compile(r"[A-Z]+|[0-9]+")
 # Five or more letter/digit runs glued together ("4BA1E0F4C247E30C") are a machine id, not a number
 # someone wrote: kept whole, so their pieces never pass for short invoice numbers.
-_MACHINE_ID = re.compile(r"[A-Z0-9]*(?:[A-Z]+[0-9]+[A-Z]+[0-9]+[A-Z]+|[0-9]+[A-Z]+[0-9]+[A-Z]+[0-9]+)[A-Z0-9]*")
-_ATOM_OR_ID = re.compile(_MACHINE_ID.pattern + r"|[A-Z]+|[0-9]+")
+_MACHINE_ID = re.compile(r"(?<![A-Z0-9])(?:[A-Z]+[0-9]+[A-Z]+[0-9]+[A-Z]|[0-9]+[A-Z]+[0-9]+[A-Z]+[0-9])[A-Z0-9]*")
+# In text, a digit run's leading zeros are simply not part of the segment ("0012" reads "12").
+_SEGMENT = re.compile(_MACHINE_ID.pattern + r"|[A-Z]+|[1-9][0-9]*|0(?![0-9])")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _YEAR = re.compile(r"(19|20)\d\d")
 _YEAR_ATOM = re.compile(r"(?<![0-9])0*(?:19|20)[0-9]{2}(?![0-9])")  # a year once leading zeros go
@@ -43,11 +44,7 @@ def segments(folded: str) -> list[str]:
     Separators vanish and a letter/digit change always splits (``"FV12"`` → ``FV``, ``12``),
     so ``FV 12/05/2025``, ``fv-12.5.2025`` and ``FV12 05 2025`` give the same segments.
     """
-    out = _ATOM_OR_ID.findall(folded)
-    for i, s in enumerate(out):
-        if s[0] == "0" and s.isdigit():
-            out[i] = s.lstrip("0") or "0"
-    return out
+    return _SEGMENT.findall(folded)
 
 
 def segment_spans(folded: str) -> tuple[list[str], list[int], list[int]]:
@@ -55,9 +52,8 @@ def segment_spans(folded: str) -> tuple[list[str], list[int], list[int]]:
     segs: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for m in _ATOM_OR_ID.finditer(folded):
-        s = m[0]
-        segs.append(s.lstrip("0") or "0" if s[0] == "0" and s.isdigit() else s)
+    for m in _SEGMENT.finditer(folded):
+        segs.append(m[0])
         starts.append(m.start())
         ends.append(m.end())
     return segs, starts, ends

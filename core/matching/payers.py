@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import combinations
 
 from core.domain import Invoice
 from core.parties import account_key, name_tokens, tax_key
+
+_MAX_NAME_WORDS = 7  # a bank's name field with an address rarely has more; bounds the subsets tried
 
 
 class PayerEvidence(IntEnum):
@@ -62,8 +65,8 @@ class PartnerDirectory:
         self._by_tax: dict[str, int] = {}
         self._by_name: dict[frozenset[str], set[int]] = {}
         self._by_account: dict[str, set[int]] = {}
-        self._by_word: dict[str, list[int]] = {}
         self._learned: set[str] = set()  # account keys known from pairings rather than from invoices
+        self._by_words: dict[frozenset[str], Payer] = {}
         # Partners with a tax id first, so that a name-only invoice finds its company whatever the order.
         self.of_invoice: list[int] = [-1] * len(invoices)
         for with_tax in (True, False):
@@ -74,6 +77,7 @@ class PartnerDirectory:
             self._link_account(inv.partner_iban, partner)
         for known in known_accounts:
             self.learn_account(known.iban, self._partner(known.partner_name, known.partner_tax_id))
+        self._by_cut = self._index_cut_names()
 
     def _partner(self, name: str, tax_id: str) -> int:
         tax = tax_key(tax_id)
@@ -90,9 +94,17 @@ class PartnerDirectory:
             self._by_tax[tax] = partner
         if tokens:
             self._by_name.setdefault(tokens, set()).add(partner)
-            for word in tokens:
-                self._by_word.setdefault(word, []).append(partner)
         return partner
+
+    def _index_cut_names(self) -> dict[tuple[frozenset[str], str], list[int]]:
+        """Return partners under each of their names with one word cut to its first five letters."""
+        by_cut: dict[tuple[frozenset[str], str], list[int]] = {}
+        for partner, words in enumerate(self._tokens):
+            if len(words) >= 2:
+                for word in words:
+                    if len(word) >= 5:
+                        by_cut.setdefault((words - {word}, word[:5]), []).append(partner)
+        return by_cut
 
     def _link_account(self, iban: str, partner: int) -> None:
         key = account_key(iban)
@@ -131,17 +143,30 @@ class PartnerDirectory:
         words = name_tokens(name)
         if not words:
             return UNKNOWN
+        known = self._by_words.get(words)
+        if known is None:
+            # Names are fixed for the run (only accounts are learned), so each is looked up once.
+            known = self._by_words[words] = self._lookup_name(words)
+        return known
+
+    def _lookup_name(self, words: frozenset[str]) -> Payer:
         exact = self._by_name.get(words)
         if exact:
             return Payer(frozenset(exact), PayerEvidence.NAME)
-        # Every word of the partner's name is in the payer's (which may carry an address or a
-        # truncated tail); a truncated last word counts when the partner's word starts with it.
-        candidates: set[int] = set()
-        for word in words:
-            partners = self._by_word.get(word)
-            if partners and len(partners) < 2000:
-                candidates.update(partners)
-        covered = [p for p in candidates if self._covers(words, self._tokens[p])]
+        # Every word of the partner's name is among the payer's (which may carry an address), or
+        # all but one, which starts with a payer's word: banks cut long names short. Names have a
+        # handful of words, so trying every subset of the payer's words costs a few look-ups.
+        covered: set[int] = set()
+        ordered = sorted(words)[:_MAX_NAME_WORDS]
+        for size in range(1, len(ordered) + 1):
+            for subset in combinations(ordered, size):
+                rest = frozenset(subset)
+                covered.update(self._by_name.get(rest, ()))
+                for cut in ordered:
+                    if len(cut) >= 5 and cut not in rest:
+                        for p in self._by_cut.get((rest, cut[:5]), ()):
+                            if next(iter(self._tokens[p] - rest)).startswith(cut):
+                                covered.add(p)
         if not covered:
             return UNKNOWN
         longest = max(len(self._tokens[p]) for p in covered)
@@ -149,14 +174,3 @@ class PartnerDirectory:
         # A one-word partner name (a surname) inside a longer payer name is too weak to rely on.
         strong = longest >= 2 and len(best) == 1
         return Payer(best, PayerEvidence.NAME if strong else PayerEvidence.NAME_PARTIAL)
-
-    @staticmethod
-    def _covers(payer_words: frozenset[str], partner_words: frozenset[str]) -> bool:
-        missing = partner_words - payer_words
-        if not missing:
-            return True
-        if len(missing) > 1 or len(partner_words) < 2:
-            return False
-        # Banks cut long names short; the cut word is one of the payer's words that the partner's name lacks.
-        (word,) = missing
-        return any(len(w) >= 5 and word.startswith(w) for w in payer_words - partner_words)

@@ -7,8 +7,8 @@ workspace's language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from core.money import format_amount
 
@@ -45,8 +45,7 @@ _WHERE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """One piece of evidence or one rule applied: a stable ``code`` and the values it speaks of."""
 
     code: str

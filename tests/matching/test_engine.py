@@ -44,7 +44,9 @@ def test_incoming_money_never_pays_a_supplier_bill() -> None:
 
 
 def test_outgoing_money_pays_the_supplier_bill_it_quotes() -> None:
-    bill = inv("FA/2025/05/0012", "1230.00", currency="PLN", direction=Direction.RECEIVED, partner="Hurtownia Sp. z o.o.")
+    bill = inv(
+        "FA/2025/05/0012", "1230.00", currency="PLN", direction=Direction.RECEIVED, partner="Hurtownia Sp. z o.o."
+    )
     [r] = reconcile([tx("-1230.00", "Faktura nr FA/2025/05/0012", currency="PLN")], [bill])
     assert allocated(r) == {"FA/2025/05/0012": Decimal("1230.00")}
 
@@ -165,8 +167,9 @@ def test_payer_recognised_by_name_despite_accents_legal_form_and_order(
 
 
 def test_unknown_payer_is_never_matched_on_amount_alone() -> None:
-    [r] = reconcile([tx("45000", "", name="VALAKI MAS", iban="HU93116000060000000012345676")],
-                    [inv("E-A-2025-1", "45000")])
+    [r] = reconcile(
+        [tx("45000", "", name="VALAKI MAS", iban="HU93116000060000000012345676")], [inv("E-A-2025-1", "45000")]
+    )
     assert r.status is MatchStatus.SUGGESTED and not r.allocations
     assert top(r) == ("E-A-2025-1",)
     assert any(x.code == "payer_unknown" for x in r.reasons)
@@ -190,8 +193,10 @@ def test_account_learned_within_the_run_recognises_the_next_transfer() -> None:
 
 
 def test_an_account_shared_by_two_partners_never_decides_alone() -> None:
-    invoices = [inv("E-A-2025-1", "5000", partner="Kiss Béla", iban=KOVACS_IBAN),
-                inv("E-A-2025-2", "7000", partner="Kiss Béláné", iban=KOVACS_IBAN)]
+    invoices = [
+        inv("E-A-2025-1", "5000", partner="Kiss Béla", iban=KOVACS_IBAN),
+        inv("E-A-2025-2", "7000", partner="Kiss Béláné", iban=KOVACS_IBAN),
+    ]
     [r] = reconcile([tx("5000", "", iban=KOVACS_IBAN)], invoices)
     assert r.status is MatchStatus.SUGGESTED and top(r) == ("E-A-2025-1",)
 
@@ -203,9 +208,17 @@ def test_split_payment_tax_id_identifies_the_payer() -> None:
 
 
 def test_supplier_bills_with_the_same_number_are_told_apart_by_the_payee() -> None:
-    a = inv("1/2025", "500.00", currency="PLN", direction=Direction.RECEIVED, partner="Alfa Sp. z o.o.", iban=NOWAK_IBAN)
-    b = inv("1/2025", "500.00", currency="PLN", direction=Direction.RECEIVED, partner="Beta S.A.",
-            iban="PL27114020040000300201355387")
+    a = inv(
+        "1/2025", "500.00", currency="PLN", direction=Direction.RECEIVED, partner="Alfa Sp. z o.o.", iban=NOWAK_IBAN
+    )
+    b = inv(
+        "1/2025",
+        "500.00",
+        currency="PLN",
+        direction=Direction.RECEIVED,
+        partner="Beta S.A.",
+        iban="PL27114020040000300201355387",
+    )
     [r] = reconcile([tx("-500.00", "FV 1/2025", currency="PLN", iban=NOWAK_IBAN)], [a, b])
     assert r.status is MatchStatus.MATCHED and r.allocations[0].invoice_id == a.id
 
@@ -220,8 +233,9 @@ def test_partial_payment_with_reference_allocates_what_was_paid() -> None:
 
 
 def test_foreign_transfer_with_fee_deducted_is_a_partial_payment_flagged_as_fee() -> None:
-    [r] = reconcile([tx("985.00", "INVOICE E-EXP-2025-4", currency="EUR")],
-                    [inv("E-EXP-2025-4", "1000.00", currency="EUR")])
+    [r] = reconcile(
+        [tx("985.00", "INVOICE E-EXP-2025-4", currency="EUR")], [inv("E-EXP-2025-4", "1000.00", currency="EUR")]
+    )
     assert allocated(r) == {"E-EXP-2025-4": Decimal("985.00")}
     assert Flag.PARTIAL_PAYMENT in r.flags and Flag.POSSIBLE_BANK_FEE in r.flags
 
@@ -270,8 +284,9 @@ def test_proforma_fully_paid_is_flagged() -> None:
 
 
 def test_automatic_pairing_can_be_switched_off() -> None:
-    [r] = reconcile([tx("127000", "E-KERT-2025-12")], [inv("E-KERT-2025-12", "127000")],
-                    policy=MatchPolicy(automatic=False))
+    [r] = reconcile(
+        [tx("127000", "E-KERT-2025-12")], [inv("E-KERT-2025-12", "127000")], policy=MatchPolicy(automatic=False)
+    )
     assert r.status is MatchStatus.SUGGESTED and top(r) == ("E-KERT-2025-12",)
     assert r.reasons[0].code == "automatic_off"
 
