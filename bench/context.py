@@ -36,8 +36,15 @@ class Ctx:
     """Everything a scenario needs: data, ledger, referee, random source, clock and scheduler."""
 
     def __init__(
-        self, cfg: Settings, rng: random.Random, ws: Workspace, partners: list[Partner],
-        name_index: NameIndex, ledger: Ledger, refs: RefIndex, by_number: dict[str, list[int]],
+        self,
+        cfg: Settings,
+        rng: random.Random,
+        ws: Workspace,
+        partners: list[Partner],
+        name_index: NameIndex,
+        ledger: Ledger,
+        refs: RefIndex,
+        by_number: dict[str, list[int]],
     ) -> None:
         self.cfg, self.rng, self.ws, self.partners = cfg, rng, ws, partners
         self.names, self.ledger, self.refs, self.by_number = name_index, ledger, refs, by_number
@@ -154,8 +161,15 @@ class Ctx:
         return full[:LINE] + "\n" + full[LINE:]
 
     def ref_text(
-        self, invs: list[Inv], templates: Mapping[str, tuple[str, ...]], *, mode: str = "text",
-        plain: bool = False, who: str = "", allow: frozenset[int] = frozenset(), lang: str = "",
+        self,
+        invs: list[Inv],
+        templates: Mapping[str, tuple[str, ...]],
+        *,
+        mode: str = "text",
+        plain: bool = False,
+        who: str = "",
+        allow: frozenset[int] = frozenset(),
+        lang: str = "",
         extra: dict[str, str] | None = None,
     ) -> tuple[str, str, str] | None:
         """Return (reference, end-to-end id, variant tags) that mention exactly ``invs``.
@@ -223,17 +237,37 @@ class Ctx:
         return p.core if self.rng.random() < 0.5 else names.strip_accents(p.core).upper()
 
     def txn(
-        self, inv: Inv, amount: Decimal, who: tuple[str, str], ref: tuple[str, str], category: str,
-        scenario: str, expected: list[tuple[str, Decimal]] | None = None, flags: list[str] | None = None,
-        variant: str = "", depends_on: str = "", expected_any: list[list[tuple[str, Decimal]]] | None = None,
+        self,
+        inv: Inv,
+        amount: Decimal,
+        who: tuple[str, str],
+        ref: tuple[str, str],
+        category: str,
+        scenario: str,
+        expected: list[tuple[str, Decimal]] | None = None,
+        flags: list[str] | None = None,
+        variant: str = "",
+        depends_on: str = "",
+        expected_any: list[list[tuple[str, Decimal]]] | None = None,
     ) -> Txn:
         """Return a labelled transaction of ``amount`` (positive) in ``inv``'s direction and currency."""
         r = self.rng.random()
         lag = 0 if r < 0.85 else 1 if r < 0.97 else 2
         return Txn(
-            amount * inv.flow, inv.currency, who[0], who[1], ref[0], ref[1], category, scenario,
-            expected=expected or [], flags=flags or [], expected_any=expected_any, variant=variant,
-            depends_on=depends_on, value_lag=lag,
+            amount * inv.flow,
+            inv.currency,
+            who[0],
+            who[1],
+            ref[0],
+            ref[1],
+            category,
+            scenario,
+            expected=expected or [],
+            flags=flags or [],
+            expected_any=expected_any,
+            variant=variant,
+            depends_on=depends_on,
+            value_lag=lag,
         )
 
 

@@ -72,8 +72,23 @@ def _add_pools(ledger: Ledger, iban_seen: set[int]) -> None:
     amounts: Counter[tuple[int, str, int, Decimal]] = Counter(
         (i.cluster, i.currency, i.flow, i.open) for i in ledger.inv if i.open > ZERO
     )
-    names = ("iss", "iss_small", "iss_eur", "iss_pln_co", "iban_known", "iban_unknown", "name_clean", "twins",
-             "single_open", "order", "proforma", "credit", "recv", "paid", "cancelled")
+    names = (
+        "iss",
+        "iss_small",
+        "iss_eur",
+        "iss_pln_co",
+        "iban_known",
+        "iban_unknown",
+        "name_clean",
+        "twins",
+        "single_open",
+        "order",
+        "proforma",
+        "credit",
+        "recv",
+        "paid",
+        "cancelled",
+    )
     pools: dict[str, list[int]] = {name: [] for name in names}
     for i in ledger.inv:
         k = i.idx
@@ -187,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--invoices", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, help="output directory (required unless --list-scenarios)")
-    ap.add_argument("--country", choices=("mixed", "HU", "PL"), default="mixed",
-                    help="workspace: Hungarian, Polish, or Hungarian with a Polish branch (default)")
+    ap.add_argument(
+        "--country",
+        choices=("mixed", "HU", "PL"),
+        default="mixed",
+        help="workspace: Hungarian, Polish, or Hungarian with a Polish branch (default)",
+    )
     ap.add_argument("--start", type=date.fromisoformat, default=date(2025, 3, 1), help="first booking date")
     ap.add_argument("--days", type=int, default=122, help="length of the statement period")
     ap.add_argument("--weights", default="", help="override scenario weights, e.g. 'ref_exact=30,card_payment=0'")

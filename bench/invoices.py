@@ -12,14 +12,18 @@ from bench.partners import Workspace
 
 PRICE_LIST = {
     "HUF": tuple(Decimal(x) for x in (12700, 25400, 38100, 63500, 127000, 190500, 254000, 9990, 19990, 49990)),
-    "PLN": tuple(Decimal(x) for x in ("123.00", "246.00", "369.00", "615.00", "1230.00", "99.99", "199.00",
-                                       "499.00", "2460.00", "49.20")),
+    "PLN": tuple(
+        Decimal(x)
+        for x in ("123.00", "246.00", "369.00", "615.00", "1230.00", "99.99", "199.00", "499.00", "2460.00", "49.20")
+    ),
     "EUR": tuple(Decimal(x) for x in ("100.00", "250.00", "490.00", "1000.00", "1500.00", "99.00")),
 }
 _MEDIAN = {"HUF": 90000.0, "PLN": 1800.0, "EUR": 900.0}
 # VAT rates with cumulative shares.
-_VAT = {"HU": ((Decimal("0.27"), 0.85), (Decimal("0.18"), 0.88), (Decimal("0.05"), 0.93), (ZERO, 1.0)),
-        "PL": ((Decimal("0.23"), 0.85), (Decimal("0.08"), 0.93), (Decimal("0.05"), 0.97), (ZERO, 1.0))}
+_VAT = {
+    "HU": ((Decimal("0.27"), 0.85), (Decimal("0.18"), 0.88), (Decimal("0.05"), 0.93), (ZERO, 1.0)),
+    "PL": ((Decimal("0.23"), 0.85), (Decimal("0.08"), 0.93), (Decimal("0.05"), 0.97), (ZERO, 1.0)),
+}
 _ORDER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LOOKBACK_DAYS = 120  # invoices are issued from this long before the statement starts
 
@@ -178,8 +182,17 @@ def _placeholder(i: int, issue: date) -> Inv:
 
 
 def _finish(
-    rng: random.Random, i: int, number: str, direction: str, kind: str, p: Partner,
-    gross: Decimal, cur: str, issue: date, start: date, order: str,
+    rng: random.Random,
+    i: int,
+    number: str,
+    direction: str,
+    kind: str,
+    p: Partner,
+    gross: Decimal,
+    cur: str,
+    issue: date,
+    start: date,
+    order: str,
 ) -> Inv:
     status = _status(rng, issue, start)
     paid = ZERO
@@ -193,5 +206,21 @@ def _finish(
     flow = 1 if (direction == "issued") == (gross > 0) else -1
     open_amount = ZERO if status in ("paid", "cancelled") else abs(gross) - abs(paid)
     due = issue + timedelta(days=rng.choice((8, 8, 15, 30)))
-    return Inv(i, number, direction, kind, p.id, p.cluster, gross, cur, paid, status, iban_on, order,
-               issue, due, flow, open_amount)
+    return Inv(
+        i,
+        number,
+        direction,
+        kind,
+        p.id,
+        p.cluster,
+        gross,
+        cur,
+        paid,
+        status,
+        iban_on,
+        order,
+        issue,
+        due,
+        flow,
+        open_amount,
+    )

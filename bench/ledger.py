@@ -70,8 +70,13 @@ class Ledger:
         self.pools[name] = Pool(items)
 
     def pick(
-        self, rng: random.Random, pool: str, day: date, need_open: bool = True,
-        pred: Callable[[Inv], bool] | None = None, tries: int = 24,
+        self,
+        rng: random.Random,
+        pool: str,
+        day: date,
+        need_open: bool = True,
+        pred: Callable[[Inv], bool] | None = None,
+        tries: int = 24,
     ) -> Inv | None:
         """Return a random usable invoice of ``pool`` issued by ``day``, or None.
 

@@ -59,25 +59,50 @@ HU_ROOTS = _words(
     "Bakony Pilis Gemenc Hortobágy Sió Kapos Zemplén Mecsek Börzsöny Vértes Gerecse Cserhát"
 )
 HU_ACTIVITIES = (
-    "Építőipari", "Kereskedelmi", "Szolgáltató", "Informatikai", "Könyvelő", "Fuvarozó", "Vendéglátó",
-    "Ingatlanforgalmazó", "Gépészeti", "Villamossági", "Kereskedelmi és Szolgáltató", "Tanácsadó",
-    "Nyomdaipari", "Logisztikai", "Mezőgazdasági", "Egészségügyi", "Marketing", "Autószerviz",
-    "Asztalosipari", "Takarítási", "Biztonságtechnikai", "Mérnöki", "Oktatási", "Kertészeti",
+    "Építőipari",
+    "Kereskedelmi",
+    "Szolgáltató",
+    "Informatikai",
+    "Könyvelő",
+    "Fuvarozó",
+    "Vendéglátó",
+    "Ingatlanforgalmazó",
+    "Gépészeti",
+    "Villamossági",
+    "Kereskedelmi és Szolgáltató",
+    "Tanácsadó",
+    "Nyomdaipari",
+    "Logisztikai",
+    "Mezőgazdasági",
+    "Egészségügyi",
+    "Marketing",
+    "Autószerviz",
+    "Asztalosipari",
+    "Takarítási",
+    "Biztonságtechnikai",
+    "Mérnöki",
+    "Oktatási",
+    "Kertészeti",
 )
 PL_SYLL1 = _words(
     "Pol Bud Trans Agro Elektro Drew Metal Inter Euro Tech Eko Med Auto Ster Kom Hydro Termo Stal Bio Info "
     "Mega Multi Prod Serw Wod Gaz Dom Las Rol Tex"
 )
-PL_SYLL2 = _words(
-    "mex pol bud tex med plast serwis trans kom net soft tech gaz dom rol car lux max san"
-)
+PL_SYLL2 = _words("mex pol bud tex med plast serwis trans kom net soft tech gaz dom rol car lux max san")
 PL_ACTIVITIES = (
-    "Usługi Budowlane", "Handel i Usługi", "Transport Krajowy", "Instalacje Sanitarne", "Biuro Rachunkowe",
-    "Usługi Remontowe", "Hurtownia", "Serwis Komputerowy", "Projektowanie", "Doradztwo", "Zakład Stolarski",
+    "Usługi Budowlane",
+    "Handel i Usługi",
+    "Transport Krajowy",
+    "Instalacje Sanitarne",
+    "Biuro Rachunkowe",
+    "Usługi Remontowe",
+    "Hurtownia",
+    "Serwis Komputerowy",
+    "Projektowanie",
+    "Doradztwo",
+    "Zakład Stolarski",
 )
-FOREIGN_ROOTS = _words(
-    "Nordlicht Vantaa Brightwater Solvik Aurelia Ostrand Kestrel Marlowe Tavira Lindholm"
-)
+FOREIGN_ROOTS = _words("Nordlicht Vantaa Brightwater Solvik Aurelia Ostrand Kestrel Marlowe Tavira Lindholm")
 FOREIGN_FORMS = ("GmbH", "AB", "Ltd", "s.r.o.", "B.V.", "Oy")
 
 # Legal forms: id -> (country, form on invoices, spelled out, bank abbreviations).
@@ -96,21 +121,11 @@ LEGAL_FORMS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 HU_COMPANY_FORMS = (("kft", 70), ("bt", 15), ("zrt", 8), ("nyrt", 1), ("kkt", 2))
 PL_COMPANY_FORMS = (("spzoo", 66), ("sa", 8), ("spj", 14), ("spk", 6))
 
-HU_CITIES = _words(
-    "Budapest Debrecen Szeged Miskolc Pécs Győr Nyíregyháza Kecskemét Székesfehérvár Szolnok"
-)
-PL_CITIES = _words(
-    "Warszawa Kraków Łódź Wrocław Poznań Gdańsk Szczecin Lublin Katowice Białystok"
-)
-PL_STREETS = _words(
-    "Lipowa Polna Leśna Słoneczna Krótka Szkolna Ogrodowa Kwiatowa Długa Kościuszki"
-)
-HU_MONTHS = _words(
-    "január február március április május június július augusztus szeptember október november december"
-)
-PL_MONTHS = _words(
-    "styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad grudzień"
-)
+HU_CITIES = _words("Budapest Debrecen Szeged Miskolc Pécs Győr Nyíregyháza Kecskemét Székesfehérvár Szolnok")
+PL_CITIES = _words("Warszawa Kraków Łódź Wrocław Poznań Gdańsk Szczecin Lublin Katowice Białystok")
+PL_STREETS = _words("Lipowa Polna Leśna Słoneczna Krótka Szkolna Ogrodowa Kwiatowa Długa Kościuszki")
+HU_MONTHS = _words("január február március április május június július augusztus szeptember október november december")
+PL_MONTHS = _words("styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad grudzień")
 
 _FOLD_MAP = str.maketrans(
     "áéíóöőúüűÁÉÍÓÖŐÚÜŰąćęłńśźżĄĆĘŁŃŚŹŻäÄ",

@@ -159,8 +159,10 @@ def _countries(country: str) -> tuple[str, ...]:
 
 def _new_partner(rng: random.Random, pid: int, country: str, role: str) -> Partner:
     r = rng.random()
-    kind = ("company" if r < 0.85 else "sole") if role == "supplier" else (
-        "person" if r < 0.5 else "company" if r < 0.92 else "sole"
+    kind = (
+        ("company" if r < 0.85 else "sole")
+        if role == "supplier"
+        else ("person" if r < 0.5 else "company" if r < 0.92 else "sole")
     )
     given = family = legal = ""
     if kind == "person":
@@ -178,8 +180,9 @@ def _new_partner(rng: random.Random, pid: int, country: str, role: str) -> Partn
         forms = names.HU_COMPANY_FORMS if country == "HU" else names.PL_COMPANY_FORMS
         legal = rng.choices([f for f, _ in forms], weights=[w for _, w in forms])[0]
         name = f"{core} {names.LEGAL_FORMS[legal][1]}"
-    p = Partner(id=pid, country=country, kind=kind, role=role, name=name, core=core, legal=legal,
-                given=given, family=family)
+    p = Partner(
+        id=pid, country=country, kind=kind, role=role, name=name, core=core, legal=legal, given=given, family=family
+    )
     if kind != "person":
         p.tax_id = hu_tax_id(rng) if country == "HU" else pl_nip(rng)
     p.iban, p.iban2 = new_iban(rng, country), new_iban(rng, country)
@@ -258,9 +261,7 @@ def _near_clusters(clusters: dict[tuple[str, ...], int]) -> set[int]:
     return near
 
 
-def unknown_identity(
-    rng: random.Random, country: str, index: NameIndex, ibans_in_use: set[str]
-) -> tuple[str, str]:
+def unknown_identity(rng: random.Random, country: str, index: NameIndex, ibans_in_use: set[str]) -> tuple[str, str]:
     """Return (bank-printed name, IBAN) of a payer that matches no partner by IBAN or by name.
 
     The IBAN is fresh and remembered in ``ibans_in_use``; the name's tokens are

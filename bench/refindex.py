@@ -173,6 +173,7 @@ def _longest(
         table = tok_spans if kind == 0 else run_spans
         spans.append((table[i][0], table[j][1]))
     return [
-        m for m, (a, b) in zip(matches, spans, strict=True)
+        m
+        for m, (a, b) in zip(matches, spans, strict=True)
         if not any(a2 <= a and b <= b2 and (a2, b2) != (a, b) for a2, b2 in spans)
     ]

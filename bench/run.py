@@ -171,8 +171,18 @@ def run_one(cmd: list[str], data: Path, run: Run, cpus: int, timeout: float) -> 
     """Reconcile one data set and fill ``run`` with time, memory and the score report."""
     out = data / "results.json"
     out.unlink(missing_ok=True)
-    argv = [*cmd, "reconcile", "--invoices", str(data / "invoices.csv"), "--statement", str(data / "statement.csv"),
-            "--format", "json", "--output", str(out)]
+    argv = [
+        *cmd,
+        "reconcile",
+        "--invoices",
+        str(data / "invoices.csv"),
+        "--statement",
+        str(data / "statement.csv"),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    ]
     run.wall, run.peak_mb, code = measure(argv, cpus, timeout, data / "engine.log")
     if code != 0:
         tail = (data / "engine.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
@@ -268,8 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         for s in seeds:
             run = Run(t, i, s)
             run_one(cmd, datasets[(t, i, s)], run, args.cpus, args.timeout)
-            status = run.error or (f"precision {run.report.precision:.4%}, wrong {len(run.report.wrong)}, "
-                                   f"recall {run.report.recall:.2%}, top-3 {run.report.top3:.2%}" if run.report else "")
+            status = run.error or (
+                f"precision {run.report.precision:.4%}, wrong {len(run.report.wrong)}, "
+                f"recall {run.report.recall:.2%}, top-3 {run.report.top3:.2%}"
+                if run.report
+                else ""
+            )
             print(f"{t:>9,} / {i:>9,} seed {s}: {run.wall:7.2f} s, {run.peak_mb:6.0f} MB — {status}", file=sys.stderr)
             row.runs.append(run)
         rows.append(row)
@@ -279,15 +293,36 @@ def main(argv: list[str] | None = None) -> int:
     for name, ok in targets.items():
         print(f"- [{'x' if ok else ' '}] {name}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "rows": [{"transactions": r.transactions, "invoices": r.invoices,
-                      "runs": [{"seed": x.seed, "wall": x.wall, "peak_mb": x.peak_mb, "error": x.error,
-                                "precision": x.report.precision if x.report else None,
-                                "wrong": len(x.report.wrong) if x.report else None,
-                                "recall": x.report.recall if x.report else None,
-                                "top3": x.report.top3 if x.report else None} for x in r.runs]} for r in rows],
-            "targets": targets,
-        }, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": [
+                        {
+                            "transactions": r.transactions,
+                            "invoices": r.invoices,
+                            "runs": [
+                                {
+                                    "seed": x.seed,
+                                    "wall": x.wall,
+                                    "peak_mb": x.peak_mb,
+                                    "error": x.error,
+                                    "precision": x.report.precision if x.report else None,
+                                    "wrong": len(x.report.wrong) if x.report else None,
+                                    "recall": x.report.recall if x.report else None,
+                                    "top3": x.report.top3 if x.report else None,
+                                }
+                                for x in r.runs
+                            ],
+                        }
+                        for r in rows
+                    ],
+                    "targets": targets,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     return 0 if targets and all(targets.values()) else 1
 
 

@@ -29,8 +29,9 @@ def _known(ctx: Ctx, pool: str = "") -> tuple[Inv, list[Inv], bool] | None:
     """
     if pool and ctx.rng.random() < 0.7:
         inv = ctx.ledger.pick(ctx.rng, pool, ctx.day)
-        clean = inv is not None and (inv.partner not in ctx.iban_seen or (
-            ctx.partners[inv.partner].name_clean and ctx.rng.random() < 0.35))
+        clean = inv is not None and (
+            inv.partner not in ctx.iban_seen or (ctx.partners[inv.partner].name_clean and ctx.rng.random() < 0.35)
+        )
     else:  # the pool was built before the statement; groups shrink, so look elsewhere too
         clean = ctx.rng.random() < 0.35
         inv = ctx.ledger.pick(ctx.rng, "name_clean" if clean else "iban_known", ctx.day)
@@ -44,13 +45,22 @@ def _siblings(ctx: Ctx, inv: Inv, group: list[Inv]) -> list[Inv]:
     return [i for i in group if i.partner == inv.partner and i.idx != inv.idx and not i.retired and i.issue <= ctx.day]
 
 
-def _no_ref(ctx: Ctx, inv: Inv, invs: list[Inv], clean: bool, scenario: str, amount: Decimal,
-            expected: list[tuple[str, Decimal]], **extra: list[list[tuple[str, Decimal]]]) -> Txn:
+def _no_ref(
+    ctx: Ctx,
+    inv: Inv,
+    invs: list[Inv],
+    clean: bool,
+    scenario: str,
+    amount: Decimal,
+    expected: list[tuple[str, Decimal]],
+    **extra: list[list[tuple[str, Decimal]]],
+) -> Txn:
     p = ctx.partner(inv)
     ref = ctx.no_ref_text(ctx.lang(inv), ctx.short_name(p))
     _retire(invs)
-    return ctx.txn(inv, amount, ctx.payer(p, clean), ref, AMBIGUOUS, scenario, expected,
-                   expected_any=extra.get("expected_any"))
+    return ctx.txn(
+        inv, amount, ctx.payer(p, clean), ref, AMBIGUOUS, scenario, expected, expected_any=extra.get("expected_any")
+    )
 
 
 def amb_combination(ctx: Ctx) -> Txn | None:
@@ -129,8 +139,13 @@ def amb_ref_typo(ctx: Ctx) -> Txn | None:
     for number in candidates:
         for k in ctx.by_number.get(number, ()):
             b = ctx.inv[k]
-            if b.cluster != inv.cluster and b.flow == inv.flow and b.open != inv.open and not b.retired \
-                    and b.cluster not in ctx.ledger.locked:
+            if (
+                b.cluster != inv.cluster
+                and b.flow == inv.flow
+                and b.open != inv.open
+                and not b.retired
+                and b.cluster not in ctx.ledger.locked
+            ):
                 other = b
                 break
         if other is not None:
@@ -142,8 +157,9 @@ def amb_ref_typo(ctx: Ctx) -> Txn | None:
     if built is None:
         return None
     _retire([inv, other])
-    return ctx.txn(inv, inv.open, ctx.payer(p), built[:2], AMBIGUOUS, "amb_ref_typo", [(inv.number, inv.open)],
-                   variant=built[2])
+    return ctx.txn(
+        inv, inv.open, ctx.payer(p), built[:2], AMBIGUOUS, "amb_ref_typo", [(inv.number, inv.open)], variant=built[2]
+    )
 
 
 def amb_multi_mismatch(ctx: Ctx) -> Txn | None:
@@ -170,5 +186,6 @@ def amb_multi_mismatch(ctx: Ctx) -> Txn | None:
         return None
     expected = [(i.number, i.open) for i in chosen]  # the set is the truth; how to split the money is not
     _retire(chosen)
-    return ctx.txn(inv, amount, ctx.payer(p, clean), built[:2], AMBIGUOUS, "amb_multi_mismatch", expected,
-                   variant=built[2])
+    return ctx.txn(
+        inv, amount, ctx.payer(p, clean), built[:2], AMBIGUOUS, "amb_multi_mismatch", expected, variant=built[2]
+    )

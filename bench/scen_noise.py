@@ -75,8 +75,9 @@ def interest(ctx: Ctx) -> Txn:
     """Return interest credited by the bank."""
     lang, cur = _home(ctx)
     amount = _amount(ctx, cur, 1, 20000) if cur == "HUF" else Decimal(ctx.rng.randint(1, 30000)).scaleb(-2)
-    return _plain(ctx, amount, cur, (ctx.rng.choice(texts.BANKS[lang]), ""), ctx.rng.choice(texts.INTEREST[lang]),
-                  "interest")
+    return _plain(
+        ctx, amount, cur, (ctx.rng.choice(texts.BANKS[lang]), ""), ctx.rng.choice(texts.INTEREST[lang]), "interest"
+    )
 
 
 def own_transfer(ctx: Ctx) -> Txn:
@@ -105,8 +106,18 @@ def _quoting_settled(ctx: Ctx, pool: str, scenario: str, flags: list[str]) -> Tx
         return None
     inv.retired = True
     who = ctx.payer(p)
-    return Txn(amount * inv.flow, inv.currency, who[0], who[1], built[0], built[1], NOISE, scenario,
-               flags=flags, variant=built[2])
+    return Txn(
+        amount * inv.flow,
+        inv.currency,
+        who[0],
+        who[1],
+        built[0],
+        built[1],
+        NOISE,
+        scenario,
+        flags=flags,
+        variant=built[2],
+    )
 
 
 def already_paid(ctx: Ctx) -> Txn | None:
@@ -150,8 +161,19 @@ def _repeat(ctx: Ctx, inv: Inv, amount: Decimal, seed: str) -> Txn | None:
         return None
     inv.retired = True
     who = ctx.payer(p)
-    return Txn(amount * inv.flow, inv.currency, who[0], who[1], built[0], built[1], NOISE, "duplicate_in_statement",
-               flags=[ALREADY_PAID], variant=built[2], depends_on=seed)
+    return Txn(
+        amount * inv.flow,
+        inv.currency,
+        who[0],
+        who[1],
+        built[0],
+        built[1],
+        NOISE,
+        "duplicate_in_statement",
+        flags=[ALREADY_PAID],
+        variant=built[2],
+        depends_on=seed,
+    )
 
 
 def unknown_amount_collision(ctx: Ctx) -> Txn | None:

@@ -50,8 +50,13 @@ def surplus(ctx: Ctx, currency: str, base: Decimal) -> Decimal:
 
 
 def ref_exact_with(
-    ctx: Ctx, pool: str, templates: Mapping[str, tuple[str, ...]], scenario: str = "ref_exact",
-    mode: str = "text", plain: bool = False, lang: str = "",
+    ctx: Ctx,
+    pool: str,
+    templates: Mapping[str, tuple[str, ...]],
+    scenario: str = "ref_exact",
+    mode: str = "text",
+    plain: bool = False,
+    lang: str = "",
 ) -> tuple[Txn, Inv] | None:
     """Return a transfer paying exactly the open amount of a pooled invoice and quoting it, and the invoice."""
     inv = ctx.ledger.pick(ctx.rng, pool, ctx.day)
@@ -110,12 +115,14 @@ def _multi(ctx: Ctx, over: bool) -> Txn | None:
     inv = ctx.ledger.pick(ctx.rng, "iss_small" if over else "iss", ctx.day)
     if inv is None or len(ctx.ledger.groups[(inv.cluster, inv.currency, inv.flow)]) > MULTI_GROUP_MAX:
         return None
-    own = [i for i in ctx.ledger.own_open(inv)
-           if i.idx != inv.idx and i.kind in ("invoice", "advance") and not i.retired and i.issue <= ctx.day]
+    own = [
+        i
+        for i in ctx.ledger.own_open(inv)
+        if i.idx != inv.idx and i.kind in ("invoice", "advance") and not i.retired and i.issue <= ctx.day
+    ]
     if not own:
         return None
-    chosen = sorted([inv, *ctx.rng.sample(own, min(len(own), ctx.rng.choice((1, 1, 1, 2, 2, 3))))],
-                    key=lambda i: i.idx)
+    chosen = sorted([inv, *ctx.rng.sample(own, min(len(own), ctx.rng.choice((1, 1, 1, 2, 2, 3))))], key=lambda i: i.idx)
     amount = sum((i.open for i in chosen), Decimal(0))
     flags: list[str] = []
     if over:
@@ -201,8 +208,7 @@ def ref_fee_deducted(ctx: Ctx) -> Txn | None:
     # A later, unrelated use of this invoice would rely on the engine having booked this partial
     # payment; one miss would then turn into a wrong allocation. Instalments say so via depends_on.
     inv.retired = True
-    return ctx.txn(inv, amount, ctx.payer(p), built[:2], UNAMBIGUOUS, "ref_fee_deducted", expected, [PARTIAL],
-                   built[2])
+    return ctx.txn(inv, amount, ctx.payer(p), built[:2], UNAMBIGUOUS, "ref_fee_deducted", expected, [PARTIAL], built[2])
 
 
 def _instalments_fit(ctx: Ctx, inv: Inv, parts: list[Decimal]) -> bool:
@@ -248,8 +254,18 @@ def _instalment_step(ctx: Ctx, inv: Inv, parts: list[Decimal], step: int, previo
             inv.retired = True
         return None
     expected = pay(ctx, [(inv, amount)])
-    txn = ctx.txn(inv, amount, ctx.payer(p), built[:2], UNAMBIGUOUS, "instalment", expected,
-                  [] if last else [PARTIAL], built[2], previous)
+    txn = ctx.txn(
+        inv,
+        amount,
+        ctx.payer(p),
+        built[:2],
+        UNAMBIGUOUS,
+        "instalment",
+        expected,
+        [] if last else [PARTIAL],
+        built[2],
+        previous,
+    )
     if not last:
         ctx.ledger.locked.add(inv.cluster)
         me = ctx.txn_id()
@@ -299,8 +315,14 @@ def iban_learned(ctx: Ctx) -> Txn | None:
     group = ctx.ledger.small_group(seed)
     if group is None:
         return txn
-    later = [b for b in group if b.partner == seed.partner and not b.retired and b.issue <= ctx.day
-             and ctx.ledger.fits_exactly(group, b.open, allowed=1)]
+    later = [
+        b
+        for b in group
+        if b.partner == seed.partner
+        and not b.retired
+        and b.issue <= ctx.day
+        and ctx.ledger.fits_exactly(group, b.open, allowed=1)
+    ]
     if later:
         target, seed_id = ctx.rng.choice(later), ctx.txn_id()
         ctx.ledger.locked.add(seed.cluster)
@@ -316,5 +338,6 @@ def _learned(ctx: Ctx, inv: Inv, seed_id: str) -> Txn | None:
     p = ctx.partner(inv)
     ref = ctx.no_ref_text(ctx.lang(inv), "")
     amount = inv.open
-    return ctx.txn(inv, amount, ctx.payer(p), ref, UNAMBIGUOUS, "iban_learned", pay(ctx, [(inv, amount)]),
-                   depends_on=seed_id)
+    return ctx.txn(
+        inv, amount, ctx.payer(p), ref, UNAMBIGUOUS, "iban_learned", pay(ctx, [(inv, amount)]), depends_on=seed_id
+    )

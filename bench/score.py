@@ -276,15 +276,19 @@ def format_report(rep: Report, show: int = 10) -> str:
         f"wrong {rep.ambiguous_auto - rep.ambiguous_auto_correct}; should be suggestions)",
         f"noise with allocations  {rep.noise_auto}",
         f"flag accuracy           {rep.flag_accuracy:.4%}  ({rep.flags_ok}/{rep.flags_n}; "
-        + ", ".join(f"{f} tp {rep.flag_tp.get(f, 0)} fp {rep.flag_fp.get(f, 0)} fn {rep.flag_fn.get(f, 0)}"
-                    for f in sorted(CORE_FLAGS)) + ")",
+        + ", ".join(
+            f"{f} tp {rep.flag_tp.get(f, 0)} fp {rep.flag_fp.get(f, 0)} fn {rep.flag_fn.get(f, 0)}"
+            for f in sorted(CORE_FLAGS)
+        )
+        + ")",
     ]
     if rep.wrong:
         lines.append(f"\nfirst wrong automatic allocations (of {len(rep.wrong)}):")
         for w in rep.wrong[:show]:
             why = f"  [after the engine missed {w.after_miss}]" if w.after_miss else ""
-            lines.append(f"  {w.id} {w.scenario} {w.variant}: expected {_fmt_allocs(w.expected)}; "
-                         f"got {_fmt_allocs(w.got)}{why}")
+            lines.append(
+                f"  {w.id} {w.scenario} {w.variant}: expected {_fmt_allocs(w.expected)}; got {_fmt_allocs(w.got)}{why}"
+            )
     lines.append("\n| scenario | category | n | auto | wrong auto | recall / top-3 / clean | flags ok |")
     lines.append("|---|---|---:|---:|---:|---:|---:|")
     for name, c in sorted(rep.scenarios.items(), key=lambda kv: (kv[1].category, kv[0])):
@@ -294,8 +298,10 @@ def format_report(rep: Report, show: int = 10) -> str:
             metric = _pct(c.hits, c.n)
         else:
             metric = _pct(c.n - c.wrong, c.n)
-        lines.append(f"| {name} | {c.category} | {c.n} | {c.auto} | {c.wrong} | {metric.strip()} | "
-                     f"{_pct(c.flags_ok, c.flags_n).strip()} |")
+        lines.append(
+            f"| {name} | {c.category} | {c.n} | {c.auto} | {c.wrong} | {metric.strip()} | "
+            f"{_pct(c.flags_ok, c.flags_n).strip()} |"
+        )
     if rep.variants:
         lines.append("\nrecall by writing variant (unambiguous transactions carrying it):")
         ranked = sorted(rep.variants.items(), key=lambda kv: kv[1][1] / kv[1][0])

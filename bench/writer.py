@@ -12,11 +12,29 @@ from typing import IO
 from bench.model import Inv, Partner, Txn, fmt
 
 INVOICE_HEADER = [
-    "number", "direction", "kind", "partner_name", "partner_tax_id", "partner_iban", "order_number", "issue_date",
-    "due_date", "gross_amount", "currency", "paid_amount", "status",
+    "number",
+    "direction",
+    "kind",
+    "partner_name",
+    "partner_tax_id",
+    "partner_iban",
+    "order_number",
+    "issue_date",
+    "due_date",
+    "gross_amount",
+    "currency",
+    "paid_amount",
+    "status",
 ]
 STATEMENT_HEADER = [
-    "id", "booking_date", "value_date", "amount", "currency", "counterparty_name", "counterparty_iban", "reference",
+    "id",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "counterparty_name",
+    "counterparty_iban",
+    "reference",
     "end_to_end_id",
 ]
 
@@ -28,11 +46,23 @@ def write_invoices(path: Path, invoices: list[Inv], partners: list[Partner]) -> 
         w.writerow(INVOICE_HEADER)
         for i in invoices:
             p = partners[i.partner]
-            w.writerow((
-                i.number, i.direction, i.kind, p.name, p.tax_id, p.iban if i.iban_on else "", i.order,
-                i.issue.isoformat(), i.due.isoformat(), fmt(i.gross, i.currency), i.currency,
-                fmt(i.paid0, i.currency), i.status0,
-            ))
+            w.writerow(
+                (
+                    i.number,
+                    i.direction,
+                    i.kind,
+                    p.name,
+                    p.tax_id,
+                    p.iban if i.iban_on else "",
+                    i.order,
+                    i.issue.isoformat(),
+                    i.due.isoformat(),
+                    fmt(i.gross, i.currency),
+                    i.currency,
+                    fmt(i.paid0, i.currency),
+                    i.status0,
+                )
+            )
 
 
 def label_record(tid: str, t: Txn) -> dict[str, object]:
@@ -45,8 +75,9 @@ def label_record(tid: str, t: Txn) -> dict[str, object]:
         "expected_flags": sorted(t.flags),
     }
     if t.expected_any is not None:
-        rec["expected_any"] = [[{"invoice_number": n, "amount": fmt(a, t.currency)} for n, a in option]
-                               for option in t.expected_any]
+        rec["expected_any"] = [
+            [{"invoice_number": n, "amount": fmt(a, t.currency)} for n, a in option] for option in t.expected_any
+        ]
     if t.variant:
         rec["variant"] = t.variant
     if t.depends_on:
@@ -66,8 +97,19 @@ class StatementWriter:
     def add(self, tid: str, booking: date, t: Txn) -> None:
         """Write transaction ``t`` booked on ``booking`` and its label."""
         value = booking - timedelta(days=t.value_lag)
-        self._csv.writerow((tid, booking.isoformat(), value.isoformat(), fmt(t.amount, t.currency), t.currency,
-                            t.name, t.iban, t.reference, t.e2e))
+        self._csv.writerow(
+            (
+                tid,
+                booking.isoformat(),
+                value.isoformat(),
+                fmt(t.amount, t.currency),
+                t.currency,
+                t.name,
+                t.iban,
+                t.reference,
+                t.e2e,
+            )
+        )
         self._labels.write(json.dumps(label_record(tid, t), ensure_ascii=False) + "\n")
 
     def close(self) -> None:

@@ -33,9 +33,21 @@ from bench.writer import INVOICE_HEADER, STATEMENT_HEADER
 REPO = Path(__file__).resolve().parents[2]
 AMOUNT_ONLY = {"payer_iban_amount", "payer_name_amount", "iban_learned"}
 UNKNOWN_PAYER = {"amb_unknown_payer", "unknown_amount_collision", "numberlike_text"}
-NO_MENTION = {"card_payment", "tax", "salary", "bank_fee", "interest", "own_transfer", "numberlike_text",
-              "unknown_amount_collision", "amb_unknown_payer", "amb_combination", "amb_same_amount",
-              "amb_partial_no_ref", *AMOUNT_ONLY}
+NO_MENTION = {
+    "card_payment",
+    "tax",
+    "salary",
+    "bank_fee",
+    "interest",
+    "own_transfer",
+    "numberlike_text",
+    "unknown_amount_collision",
+    "amb_unknown_payer",
+    "amb_combination",
+    "amb_same_amount",
+    "amb_partial_no_ref",
+    *AMOUNT_ONLY,
+}
 SETTLED_REF = {"already_paid": "paid", "duplicate_in_statement": "paid", "cancelled_ref": "cancelled"}
 
 
@@ -136,12 +148,25 @@ def test_labels_are_consistent_with_a_replayed_ledger(dataset: Path) -> None:
 
 
 def _group(rows: list[Row], target: Row) -> list[Row]:
-    return [r for r in rows if r.tokens == target.tokens and r.open > 0
-            and r.data["currency"] == target.data["currency"] and r.flow == target.flow]
+    return [
+        r
+        for r in rows
+        if r.tokens == target.tokens
+        and r.open > 0
+        and r.data["currency"] == target.data["currency"]
+        and r.flow == target.flow
+    ]
 
 
-def _check_one(t: dict[str, str], lb: dict[str, Any], rows: list[Row], by_number: dict[str, list[Row]],
-               refs: RefIndex, known_ibans: set[str], partner_tokens: set[tuple[str, ...]]) -> None:
+def _check_one(
+    t: dict[str, str],
+    lb: dict[str, Any],
+    rows: list[Row],
+    by_number: dict[str, list[Row]],
+    refs: RefIndex,
+    known_ibans: set[str],
+    partner_tokens: set[tuple[str, ...]],
+) -> None:
     amount = Decimal(t["amount"])
     flow = 1 if amount > 0 else -1
     scenario, category = lb["scenario"], lb["category"]
@@ -169,8 +194,11 @@ def _check_one(t: dict[str, str], lb: dict[str, Any], rows: list[Row], by_number
     for option in options:
         chosen = []
         for e in option:
-            cands = [r for r in by_number.get(e["invoice_number"], [])
-                     if r.flow == flow and r.data["currency"] == t["currency"] and r.open >= Decimal(e["amount"])]
+            cands = [
+                r
+                for r in by_number.get(e["invoice_number"], [])
+                if r.flow == flow and r.data["currency"] == t["currency"] and r.open >= Decimal(e["amount"])
+            ]
             if len(cands) > 1:
                 cands = [r for r in cands if r.data["partner_iban"] == t["counterparty_iban"]] or cands
             assert cands, (t, lb, e)
@@ -190,8 +218,16 @@ def _check_one(t: dict[str, str], lb: dict[str, Any], rows: list[Row], by_number
             assert rows[min(named)].tokens != targets[0][0].tokens
 
 
-def _check_unambiguous(t: dict[str, str], lb: dict[str, Any], target: list[Row], rows: list[Row],
-                       inv_mentions: set[int], order_mentions: set[int], amount: Decimal, paid: Decimal) -> None:
+def _check_unambiguous(
+    t: dict[str, str],
+    lb: dict[str, Any],
+    target: list[Row],
+    rows: list[Row],
+    inv_mentions: set[int],
+    order_mentions: set[int],
+    amount: Decimal,
+    paid: Decimal,
+) -> None:
     flags, scenario = set(lb["expected_flags"]), lb["scenario"]
     assert (paid < amount) if "overpayment" in flags else (paid == amount), (t, lb)
     if "partial_payment" in flags:
@@ -226,8 +262,11 @@ def _check_ambiguous(lb: dict[str, Any], targets: list[list[Row]], rows: list[Ro
     elif scenario == "amb_partial_no_ref":
         assert [r.idx for r in group] == [first[0].idx] and amount < first[0].open
     elif scenario == "amb_unknown_payer":
-        same = [r for r in rows if r.open == amount and r.flow == first[0].flow
-                and r.data["currency"] == first[0].data["currency"]]
+        same = [
+            r
+            for r in rows
+            if r.open == amount and r.flow == first[0].flow and r.data["currency"] == first[0].data["currency"]
+        ]
         assert same == first
     elif scenario == "amb_multi_mismatch":
         assert amount < sum(r.open for r in first) and count_subsets((r.open for r in group), amount, cap=1) == 0
@@ -236,9 +275,23 @@ def _check_ambiguous(lb: dict[str, Any], targets: list[list[Row]], rows: list[Ro
 def test_same_seed_same_bytes_whatever_the_hash_seed(dataset: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": str(REPO)}
     subprocess.run(
-        [sys.executable, "-m", "bench.generate", "--transactions", "2500", "--invoices", "5000", "--seed", "11",
-         "--out", str(tmp_path / "again")],
-        check=True, env=env, cwd=REPO, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "bench.generate",
+            "--transactions",
+            "2500",
+            "--invoices",
+            "5000",
+            "--seed",
+            "11",
+            "--out",
+            str(tmp_path / "again"),
+        ],
+        check=True,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
     )
     for name in ("invoices.csv", "statement.csv", "labels.jsonl"):
         assert (tmp_path / "again" / name).read_bytes() == (dataset / name).read_bytes(), name

@@ -12,7 +12,7 @@ from bench import run
 from bench.generate import GENERATOR_VERSION
 
 # A stand-in for `reconbot`: answers every transaction with its label, like a perfect engine.
-FAKE_ENGINE = '''
+FAKE_ENGINE = """
 import json, sys
 from pathlib import Path
 args = sys.argv[1:]
@@ -33,7 +33,7 @@ for line in (statement.parent / "labels.jsonl").read_text(encoding="utf-8").spli
                         "confidence": 0.5, "reasons": []}] if label["category"] == "ambiguous" else [],
     })
 out.write_text(json.dumps({"results": results, "summary": {}}), encoding="utf-8")
-'''
+"""
 
 
 @pytest.fixture
@@ -47,8 +47,22 @@ def test_run_generates_measures_scores_and_tabulates(
     tmp_path: Path, fake_engine: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     figures = tmp_path / "figures.json"
-    code = run.main(["--sizes", "100:300,1000:3000", "--seeds", "1", "--cmd", fake_engine, "--cpus", "1",
-                     "--data", str(tmp_path / "data"), "--json", str(figures)])
+    code = run.main(
+        [
+            "--sizes",
+            "100:300,1000:3000",
+            "--seeds",
+            "1",
+            "--cmd",
+            fake_engine,
+            "--cpus",
+            "1",
+            "--data",
+            str(tmp_path / "data"),
+            "--json",
+            str(figures),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "| 1,000 / 3,000 | 1/1 |" in out and "100.0000%" in out
@@ -60,8 +74,9 @@ def test_run_generates_measures_scores_and_tabulates(
 
 
 def test_missing_engine_is_reported_not_crashed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run.main(["--sizes", "50:100", "--seeds", "1", "--cmd", f"{sys.executable} -c pass",
-                     "--data", str(tmp_path / "data")])
+    code = run.main(
+        ["--sizes", "50:100", "--seeds", "1", "--cmd", f"{sys.executable} -c pass", "--data", str(tmp_path / "data")]
+    )
     assert code == 2
     assert "end-to-end run still to do" in capsys.readouterr().out
 
@@ -69,8 +84,9 @@ def test_missing_engine_is_reported_not_crashed(tmp_path: Path, capsys: pytest.C
 def test_failing_engine_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "broken.py"
     script.write_text('import sys\nif "--help" in sys.argv: print("--invoices"); sys.exit(0)\nsys.exit("boom")\n')
-    code = run.main(["--sizes", "50:100", "--seeds", "1", "--cmd", f"{sys.executable} {script}",
-                     "--data", str(tmp_path / "data")])
+    code = run.main(
+        ["--sizes", "50:100", "--seeds", "1", "--cmd", f"{sys.executable} {script}", "--data", str(tmp_path / "data")]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "exit status 1: boom" in captured.err

@@ -9,10 +9,18 @@ from typing import Any
 from bench.score import format_report, main, score
 
 
-def _label(tid: str, category: str, scenario: str, expected: list[tuple[str, str]] | None = None,
-           flags: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def _label(
+    tid: str,
+    category: str,
+    scenario: str,
+    expected: list[tuple[str, str]] | None = None,
+    flags: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     rec: dict[str, Any] = {
-        "id": tid, "category": category, "scenario": scenario,
+        "id": tid,
+        "category": category,
+        "scenario": scenario,
         "expected": [{"invoice_number": n, "amount": a} for n, a in expected or []],
         "expected_flags": flags or [],
     }
@@ -21,13 +29,23 @@ def _label(tid: str, category: str, scenario: str, expected: list[tuple[str, str
 
 
 def _matched(tid: str, allocs: list[tuple[str, str]], flags: list[str] | None = None) -> dict[str, Any]:
-    return {"transaction_id": tid, "status": "matched", "flags": flags or [], "candidates": [],
-            "allocations": [{"invoice_number": n, "amount": a} for n, a in allocs]}
+    return {
+        "transaction_id": tid,
+        "status": "matched",
+        "flags": flags or [],
+        "candidates": [],
+        "allocations": [{"invoice_number": n, "amount": a} for n, a in allocs],
+    }
 
 
 def _suggested(tid: str, candidates: list[list[str]], flags: list[str] | None = None) -> dict[str, Any]:
-    return {"transaction_id": tid, "status": "suggested", "allocations": [], "flags": flags or [],
-            "candidates": [{"invoice_numbers": c, "confidence": 0.5, "reasons": []} for c in candidates]}
+    return {
+        "transaction_id": tid,
+        "status": "suggested",
+        "allocations": [],
+        "flags": flags or [],
+        "candidates": [{"invoice_numbers": c, "confidence": 0.5, "reasons": []} for c in candidates],
+    }
 
 
 def _unmatched(tid: str, flags: list[str] | None = None) -> dict[str, Any]:
@@ -39,8 +57,13 @@ LABELS = [
     _label("T2", "unambiguous", "multi_exact", [("A-1", "10.00"), ("A-2", "5.50")]),
     _label("T3", "unambiguous", "ref_partial", [("FV 1/05/2025", "50.00")], ["partial_payment"]),
     _label("T4", "ambiguous", "amb_combination", [("B-1", "100"), ("B-2", "200")]),
-    _label("T5", "ambiguous", "amb_same_amount", [("C-1", "300")],
-           expected_any=[[{"invoice_number": "C-1", "amount": "300"}], [{"invoice_number": "C-2", "amount": "300"}]]),
+    _label(
+        "T5",
+        "ambiguous",
+        "amb_same_amount",
+        [("C-1", "300")],
+        expected_any=[[{"invoice_number": "C-1", "amount": "300"}], [{"invoice_number": "C-2", "amount": "300"}]],
+    ),
     _label("T6", "noise", "card_payment"),
     _label("T7", "noise", "already_paid", flags=["already_paid"]),
 ]
