@@ -1,21 +1,17 @@
-"""Rendering decisions for people and programs: JSON (the fixed contract), CSV and a table."""
+"""The ``reconcile`` output: JSON (a fixed contract other tools read), CSV, and rows for the tables."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
-from core.domain import Invoice, Transaction
 from core.matching import MatchResult, MatchStatus
-from core.money import ZERO, format_amount, format_money
+from core.money import ZERO, format_amount
 from core.services.file_reconciliation import FileReconciliation
+from reconbot.tables import OpenRow, PaymentRow
 
 
 def result_json(result: MatchResult) -> dict[str, Any]:
@@ -30,7 +26,7 @@ def result_json(result: MatchResult) -> dict[str, Any]:
             {
                 "invoice_numbers": list(c.invoice_numbers),
                 "amounts": [format_amount(a.amount) for a in c.allocations],
-                # A JSON number; the shortest float repr of 0.85 prints as 0.85 exactly.
+                # A JSON number; 0.85 as a float prints as 0.85 exactly.
                 "confidence": float(c.confidence),
                 "reasons": [r.text for r in c.reasons],
             }
@@ -52,11 +48,11 @@ def summary_json(run: FileReconciliation) -> dict[str, Any]:
     for result in run.results:
         for flag in result.flags:
             flags[flag.value] = flags.get(flag.value, 0) + 1
-    still_open = _still_open(run.invoices, run.open_after)
+    still_open = open_rows(run)
     open_amounts: dict[str, Decimal] = {}
-    for inv, amount in still_open:
-        key = f"{inv.direction.value} {inv.currency}"
-        open_amounts[key] = open_amounts.get(key, ZERO) + amount
+    for row in still_open:
+        key = f"{row.direction} {row.currency}"
+        open_amounts[key] = open_amounts.get(key, ZERO) + row.amount
     return {
         "transactions": len(run.results),
         "duplicates_skipped": run.duplicates,
@@ -70,7 +66,7 @@ def summary_json(run: FileReconciliation) -> dict[str, Any]:
 
 
 def write_json(run: FileReconciliation, out: TextIO) -> None:
-    """Write the whole run as the JSON document of the ``reconcile`` contract, one result per line.
+    """Write the run as the JSON document of the ``reconcile`` contract, one result per line.
 
     Written piece by piece, so a run of 100,000 transactions never holds its whole text in memory.
     """
@@ -91,13 +87,20 @@ def write_csv(run: FileReconciliation, out: TextIO) -> None:
         flags = " ".join(f.value for f in r.flags)
         if r.allocations:
             why = "; ".join(x.text for x in r.reasons)
-            sure = str(r.confidence)
             for a in r.allocations:
                 writer.writerow(
-                    (r.transaction_id, r.status.value, 1, a.invoice_number, format_amount(a.amount), sure, flags, why)
+                    (
+                        r.transaction_id,
+                        r.status.value,
+                        1,
+                        a.invoice_number,
+                        format_amount(a.amount),
+                        r.confidence,
+                        flags,
+                        why,
+                    )
                 )
-            continue
-        if not r.candidates:
+        elif not r.candidates:
             writer.writerow(
                 (r.transaction_id, r.status.value, "", "", "", "", flags, "; ".join(x.text for x in r.reasons))
             )
@@ -111,64 +114,43 @@ def write_csv(run: FileReconciliation, out: TextIO) -> None:
                         rank,
                         a.invoice_number,
                         format_amount(a.amount),
-                        str(c.confidence),
+                        c.confidence,
                         flags,
                         why,
                     )
                 )
 
 
-def write_table(run: FileReconciliation, locale: str, console: Console) -> None:
-    """Print the decisions and the invoices still open as tables."""
-    table = Table(title="Who paid what", show_lines=False)
-    for column in ("Transaction", "Booked", "Amount", "Payer", "Status", "Invoices", "Sure", "Notes"):
-        table.add_column(column, overflow="fold")
+def payment_rows(run: FileReconciliation) -> list[PaymentRow]:
+    """Return the run's decisions as table rows, in the statements' order."""
+    rows = []
     for tx, r in zip(run.transactions, run.results, strict=True):
-        table.add_row(*_row(tx, r, locale))
-    console.print(table)
-    still_open = _still_open(run.invoices, run.open_after)
-    if still_open:
-        open_table = Table(title="Still open")
-        for column in ("Invoice", "Direction", "Partner", "Due", "Open"):
-            open_table.add_column(column)
-        for inv, amount in still_open[:50]:
-            due = inv.due_date.isoformat() if inv.due_date else ""
-            open_table.add_row(
-                inv.number, inv.direction.value, inv.partner_name, due, format_money(amount, inv.currency, locale)
+        if r.allocations:
+            invoices = ", ".join(a.invoice_number for a in r.allocations)
+        else:
+            invoices = " + ".join(r.candidates[0].invoice_numbers) if r.candidates else ""
+        rows.append(
+            PaymentRow(
+                tx.id,
+                tx.booking_date,
+                tx.amount,
+                tx.currency,
+                tx.counterparty_name or tx.counterparty_iban,
+                r.status.value,
+                invoices,
+                r.confidence or None,
+                [f.value for f in r.flags],
             )
-        console.print(open_table)
-        if len(still_open) > 50:
-            console.print(f"… and {len(still_open) - 50} more open invoices")
-    counts = run.counts()
-    console.print(", ".join(f"{counts[s]} {s.value}" for s in MatchStatus))
-
-
-def _row(tx: Transaction, r: MatchResult, locale: str) -> tuple[str, ...]:
-    if r.allocations:
-        invoices = ", ".join(
-            f"{a.invoice_number} ({format_money(a.amount, tx.currency, locale)})" for a in r.allocations
         )
-        sure = f"{r.confidence:.0%}"
-    elif r.candidates:
-        invoices = " | ".join(", ".join(c.invoice_numbers) for c in r.candidates[:3]) + " ?"
-        sure = f"{r.candidates[0].confidence:.0%}"
-    else:
-        invoices, sure = "", ""
-    notes = ", ".join(f.value for f in r.flags)
-    payer = tx.counterparty_name or tx.counterparty_iban
-    return (
-        tx.id,
-        tx.booking_date.isoformat(),
-        format_money(tx.amount, tx.currency, locale),
-        payer,
-        r.status.value,
-        invoices,
-        sure,
-        notes,
-    )
+    return rows
 
 
-def _still_open(invoices: Sequence[Invoice], open_after: Sequence[Decimal]) -> list[tuple[Invoice, Decimal]]:
-    rows = [(inv, amount) for inv, amount in zip(invoices, open_after, strict=True) if amount > ZERO]
-    rows.sort(key=lambda row: (row[0].due_date or date.max, row[0].number))
+def open_rows(run: FileReconciliation) -> list[OpenRow]:
+    """Return the invoices still open after the run, due first."""
+    rows = [
+        OpenRow(inv.number, inv.direction.value, inv.partner_name, inv.due_date, amount, inv.currency)
+        for inv, amount in zip(run.invoices, run.open_after, strict=True)
+        if amount > ZERO
+    ]
+    rows.sort(key=lambda row: (row.due or date.max, row.number))
     return rows

@@ -5,14 +5,14 @@
 
 from core.matching.engine import MatchingEngine, MatchPolicy, reconcile
 from core.matching.model import AllocationDraft, Candidate, Flag, MatchResult, MatchStatus
-from core.matching.payers import KnownAccount
+from core.matching.payers import KnownPayer
 from core.matching.reasons import Reason
 
 __all__ = [
     "AllocationDraft",
     "Candidate",
     "Flag",
-    "KnownAccount",
+    "KnownPayer",
     "MatchPolicy",
     "MatchResult",
     "MatchStatus",

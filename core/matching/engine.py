@@ -9,7 +9,7 @@ ranked candidates with their reasons.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,7 +19,7 @@ from core.matching.combinations import SubsetSearch, subsets_summing_to
 from core.matching.ledger import Ledger
 from core.matching.model import AllocationDraft, Flag, MatchResult, MatchStatus
 from core.matching.numbers import Strength
-from core.matching.payers import KnownAccount, PartnerDirectory, Payer, PayerEvidence
+from core.matching.payers import KnownPayer, PartnerDirectory, Payer, PayerEvidence
 from core.matching.proposals import PAYER_POINTS, Proposal, Proposals, reference_points
 from core.matching.reasons import Reason
 from core.matching.references import (
@@ -85,13 +85,13 @@ class MatchingEngine:
         invoices: Sequence[Invoice],
         *,
         policy: MatchPolicy | None = None,
-        known_accounts: Iterable[KnownAccount] = (),
+        known_payers: Iterable[KnownPayer] = (),
         references: ReferenceIndex | None = None,
     ) -> None:
         """Prepare to match against ``invoices``; ``references`` may bring their number index ready-made."""
         self.invoices = invoices
         self.policy = policy or MatchPolicy()
-        self.partners = PartnerDirectory(invoices, known_accounts)
+        self.partners = PartnerDirectory(invoices, known_payers)
         self.ledger = Ledger(invoices, self.partners.of_invoice)
         self._flow = [inv.flow_sign for inv in invoices]
         self.references = references or ReferenceIndex.of_numbers((inv.number, inv.order_number) for inv in invoices)
@@ -101,25 +101,30 @@ class MatchingEngine:
         transactions: Sequence[Transaction],
         allocated: Mapping[str, Decimal] | None = None,
         on_progress: Callable[[int], None] | None = None,
+        suggest_only: Collection[str] = (),
     ) -> list[MatchResult]:
         """Return one decision per transaction, in the order given.
 
         Transactions are processed in booking order (ties keep the given order)
         so that each allocation carries forward; ``allocated`` gives money of a
-        transaction allocated before this run, by transaction id;
-        ``on_progress`` hears the number of transactions done now and then.
+        transaction allocated before this run, by transaction id; transactions
+        in ``suggest_only`` (a person undid their pairing) are never paired
+        automatically; ``on_progress`` hears the number done now and then.
         """
         allocated = allocated or {}
         results: list[MatchResult | None] = [None] * len(transactions)
         for done, k in enumerate(sorted(range(len(transactions)), key=lambda k: (transactions[k].booking_date, k))):
             tx = transactions[k]
-            results[k] = self.match(tx, allocated.get(tx.id, ZERO))
+            results[k] = self.match(tx, allocated.get(tx.id, ZERO), automatic=tx.id not in suggest_only)
             if on_progress is not None and done % 2000 == 0:
                 on_progress(done)
         return [r for r in results if r is not None]
 
-    def match(self, tx: Transaction, already_allocated: Decimal = ZERO) -> MatchResult:
-        """Return the decision for ``tx``; automatic allocations are booked in the engine's ledger."""
+    def match(self, tx: Transaction, already_allocated: Decimal = ZERO, *, automatic: bool = True) -> MatchResult:
+        """Return the decision for ``tx``; automatic allocations are booked in the engine's ledger.
+
+        With ``automatic`` false (or the policy's), the pairing the engine would make is only suggested.
+        """
         remaining = abs(tx.amount) - already_allocated
         if remaining <= ZERO:
             return MatchResult(tx.id, MatchStatus.UNMATCHED, reasons=(reasons.NOTHING_TO_ALLOCATE,))
@@ -145,7 +150,7 @@ class MatchingEngine:
                 blockers.append(reasons.UNKNOWN_PAYER)
         if decision is not None and (case.settled or case.cancelled or case.foreign):
             decision = None  # a text that also names another invoice, paid, cancelled or foreign, needs a person
-        if decision is not None and not self.policy.automatic:
+        if decision is not None and not (automatic and self.policy.automatic):
             decision, blockers = None, [reasons.AUTOMATIC_OFF]
         if decision is not None:
             return self._book(case, decision)
@@ -430,12 +435,12 @@ def reconcile(
     invoices: Sequence[Invoice],
     *,
     policy: MatchPolicy | None = None,
-    known_accounts: Iterable[KnownAccount] = (),
+    known_payers: Iterable[KnownPayer] = (),
     allocated: Mapping[str, Decimal] | None = None,
 ) -> list[MatchResult]:
     """Return one decision per transaction, in the order given (see ``MatchingEngine.match_all``).
 
     The inputs are not changed.
     """
-    engine = MatchingEngine(invoices, policy=policy, known_accounts=known_accounts)
+    engine = MatchingEngine(invoices, policy=policy, known_payers=known_payers)
     return engine.match_all(transactions, allocated)

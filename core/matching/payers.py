@@ -43,12 +43,13 @@ UNKNOWN = Payer(frozenset(), PayerEvidence.NONE)
 
 
 @dataclass(frozen=True, slots=True)
-class KnownAccount:
-    """An account that a confirmed pairing taught us belongs to a partner."""
+class KnownPayer:
+    """What a confirmed pairing taught us: this account, or this name as banks print it, pays for a partner."""
 
-    iban: str
     partner_name: str
     partner_tax_id: str = ""
+    iban: str = ""
+    name: str = ""
 
 
 class PartnerDirectory:
@@ -59,7 +60,7 @@ class PartnerDirectory:
     there is exactly one such, else partners are told apart by name.
     """
 
-    def __init__(self, invoices: Sequence[Invoice], known_accounts: Iterable[KnownAccount] = ()) -> None:
+    def __init__(self, invoices: Sequence[Invoice], known_payers: Iterable[KnownPayer] = ()) -> None:
         self.names: list[str] = []
         self._tokens: list[frozenset[str]] = []
         self._by_tax: dict[str, int] = {}
@@ -75,8 +76,11 @@ class PartnerDirectory:
                     self.of_invoice[i] = self._partner(inv.partner_name, inv.partner_tax_id)
         for inv, partner in zip(invoices, self.of_invoice, strict=True):
             self._link_account(inv.partner_iban, partner)
-        for known in known_accounts:
-            self.learn_account(known.iban, self._partner(known.partner_name, known.partner_tax_id))
+        for known in known_payers:
+            partner = self._partner(known.partner_name, known.partner_tax_id)
+            self.learn_account(known.iban, partner)
+            if words := name_tokens(known.name):
+                self._by_name.setdefault(words, set()).add(partner)
         self._by_cut = self._index_cut_names()
 
     def _partner(self, name: str, tax_id: str) -> int:

@@ -148,6 +148,8 @@ class BankTransactionRecord(Record, table=True):
     raw: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
     status: TransactionStatus = Field(default=TransactionStatus.UNMATCHED, sa_type=StrEnumType(TransactionStatus))
     allocated: Decimal = Field(default=ZERO, sa_type=Money)
+    # What the last matching noticed (``core.matching.model.Flag`` values): partial payment, paid twice…
+    flags: list[str] = Field(default_factory=list, sa_type=JSONDocument)
     ignored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ignored_by: str | None = None
     created_at: datetime = _created_at()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import Direction, InvoiceKind
-from core.matching import Flag, KnownAccount, MatchPolicy, MatchResult, MatchStatus, reconcile
+from core.matching import Flag, KnownPayer, MatchPolicy, MatchResult, MatchStatus, reconcile
 from tests.matching.factories import inv, tx
 
 KOVACS_IBAN = "HU42117730161111101800000000"
@@ -177,10 +177,20 @@ def test_unknown_payer_is_never_matched_on_amount_alone() -> None:
 
 def test_learned_account_from_an_earlier_pairing_identifies_the_payer() -> None:
     invoices = [inv("E-A-2025-7", "8800", partner="Fekete Bt.", tax_id="23456789-2-13")]
-    known = [KnownAccount("HU93116000060000000012345676", "Fekete Bt.", "23456789-2-13")]
-    [r] = reconcile([tx("8800", "", iban="HU93116000060000000012345676")], invoices, known_accounts=known)
+    known = [KnownPayer("Fekete Bt.", "23456789-2-13", iban="HU93116000060000000012345676")]
+    [r] = reconcile([tx("8800", "", iban="HU93116000060000000012345676")], invoices, known_payers=known)
     assert allocated(r) == {"E-A-2025-7": Decimal("8800")}
     assert any(x.code == "payer_iban_learned" and "learned" in x.text for x in r.reasons)
+
+
+def test_name_learned_from_an_earlier_pairing_identifies_the_payer() -> None:
+    # The bank prints the owner's name, not the company's; a person paired it once.
+    invoices = [inv("E-A-2025-8", "15500", partner="Zöld Kert Bt."), inv("E-A-2025-9", "9000", partner="Más Kft.")]
+    [before] = reconcile([tx("15500", "", name="KISS ZOLTAN EV")], invoices)
+    known = [KnownPayer("Zöld Kert Bt.", name="Kiss Zoltán e.v.")]
+    [after] = reconcile([tx("15500", "", name="KISS ZOLTAN EV")], invoices, known_payers=known)
+    assert before.status is MatchStatus.SUGGESTED
+    assert allocated(after) == {"E-A-2025-8": Decimal("15500")}
 
 
 def test_account_learned_within_the_run_recognises_the_next_transfer() -> None:

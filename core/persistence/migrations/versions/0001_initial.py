@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("raw", JSON_DOCUMENT, nullable=True),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("allocated", MONEY, nullable=False),
+        sa.Column("flags", JSON_DOCUMENT, nullable=False),
         sa.Column("ignored_at", UTC_DATETIME, nullable=True),
         sa.Column("ignored_by", sa.String(), nullable=True),
         sa.Column("created_at", UTC_DATETIME, nullable=False),

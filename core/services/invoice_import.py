@@ -1,0 +1,147 @@
+"""Importing an INVOICES.csv export into a workspace: new invoices added, known ones updated, then matching."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import select as select_rows
+from sqlmodel import Session, col
+
+from core.domain import Invoice, InvoiceStatus, status_for
+from core.invoicing.csv_file import read_invoices
+from core.persistence.database import session_scope
+from core.persistence.mapping import invoice_values
+from core.persistence.tables import AllocationRecord, ImportBatchRecord, ImportKind, InvoiceRecord, utcnow
+from core.progress import Progress, no_progress
+from core.services.events import audit
+from core.services.matching_run import MatchingOutcome, run_matching
+from core.services.workspaces import lock_workspace
+
+SOURCE = "csv"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceImport:
+    """What importing one invoice file did."""
+
+    filename: str
+    rows: int
+    new: int
+    updated: int
+    # Invoices whose paid amount reconbot keeps, because it allocated payments to them itself
+    # (writing payments back to the invoicing system comes with its integration).
+    kept_paid: int
+    matching: MatchingOutcome
+
+
+def import_invoices(
+    engine: Engine, workspace_id: int, path: Path, *, actor: str, progress: Progress = no_progress
+) -> InvoiceImport:
+    """Store the file's invoices (added or updated by their natural key), match pending transactions, return counts.
+
+    The whole file is read and checked first: a bad row raises InputError and stores nothing.
+    """
+    data = path.read_bytes()
+    progress("Reading invoices", 0, 1)
+    invoices = read_invoices(path, data)
+    with session_scope(engine) as session:
+        workspace = lock_workspace(session, workspace_id)
+        new, updated, kept = _upsert(session, workspace_id, invoices)
+        session.add(
+            ImportBatchRecord(
+                workspace_id=workspace_id,
+                kind=ImportKind.INVOICES,
+                filename=path.name,
+                sha256=hashlib.sha256(data).hexdigest(),
+                format="invoices-csv",
+                row_count=len(invoices),
+                new_count=new,
+                actor=actor,
+            )
+        )
+        outcome = run_matching(session, workspace, progress=progress)
+        audit(
+            session,
+            workspace_id,
+            actor,
+            "invoices.imported",
+            "workspace",
+            workspace_id,
+            filename=path.name,
+            rows=len(invoices),
+            new=new,
+            updated=updated,
+        )
+    return InvoiceImport(path.name, len(invoices), new, updated, kept, outcome)
+
+
+def _upsert(session: Session, workspace_id: int, invoices: list[Invoice]) -> tuple[int, int, int]:
+    keyed = [invoice_values(inv, SOURCE) for inv in invoices]
+    existing = _ids_by_key(session, workspace_id, [values["natural_key"] for values in keyed])
+    reconbot_paid = _paid_with_live_allocations(session, list(existing.values()))
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for values in keyed:
+        invoice_id = existing.get(values["natural_key"])
+        if invoice_id is None:
+            new_rows.append(
+                {
+                    **values,
+                    "workspace_id": workspace_id,
+                    "external_id": values["natural_key"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            continue
+        if invoice_id in reconbot_paid:
+            # What reconbot paired is not in the export yet: taking the source's paid amount would lose it.
+            paid = reconbot_paid[invoice_id]
+            cancelled = values["status"] is InvoiceStatus.CANCELLED
+            values = {**values, "paid_amount": paid, "status": status_for(values["gross"], paid, cancelled)}
+        updates.append({**{f"b_{k}": v for k, v in values.items()}, "b_id": invoice_id, "b_updated": now})
+    for start in range(0, len(new_rows), 5000):
+        session.execute(insert(InvoiceRecord), new_rows[start : start + 5000])
+    if updates:
+        table = InvoiceRecord.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(**{name: bindparam(f"b_{name}") for name in keyed[0]}, updated_at=bindparam("b_updated"))
+        )
+        session.connection().execute(statement, updates)
+    return len(new_rows), len(updates), len(reconbot_paid)
+
+
+def _ids_by_key(session: Session, workspace_id: int, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 900):
+        query = select_rows(col(InvoiceRecord.natural_key), col(InvoiceRecord.id)).where(
+            col(InvoiceRecord.workspace_id) == workspace_id,
+            col(InvoiceRecord.natural_key).in_(keys[start : start + 900]),
+        )
+        found.update({key: invoice_id for key, invoice_id in session.execute(query)})
+    return found
+
+
+def _paid_with_live_allocations(session: Session, invoice_ids: list[int]) -> dict[int, Decimal]:
+    """Return the stored paid amount of each of ``invoice_ids`` that reconbot has paired payments with."""
+    found: dict[int, Decimal] = {}
+    for start in range(0, len(invoice_ids), 900):
+        query = (
+            select_rows(col(InvoiceRecord.id), col(InvoiceRecord.paid_amount))
+            .join(AllocationRecord, col(AllocationRecord.invoice_id) == col(InvoiceRecord.id))
+            .where(
+                col(InvoiceRecord.id).in_(invoice_ids[start : start + 900]),
+                col(AllocationRecord.undone_at).is_(None),
+            )
+            .distinct()
+        )
+        found.update({invoice_id: paid for invoice_id, paid in session.execute(query)})
+    return found

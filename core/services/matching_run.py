@@ -1,0 +1,304 @@
+"""Matching stored transactions against stored invoices, and storing what the engine decided.
+
+Runs inside the caller's database transaction (an import, a re-match), so the
+allocations, the invoices' new paid amounts, the suggestions, the audit trail
+and the outbox events are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import select as select_rows
+from sqlmodel import Session, col, select
+
+from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, status_for
+from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus
+from core.money import ZERO, format_amount
+from core.persistence.mapping import TRANSACTION_COLUMNS, invoice_from_row, select_invoices, transaction_from_row
+from core.persistence.tables import (
+    AliasKind,
+    AllocationRecord,
+    BankTransactionRecord,
+    InvoiceRecord,
+    MatchSuggestionRecord,
+    PayerAliasRecord,
+    WorkspaceRecord,
+    utcnow,
+)
+from core.progress import Progress, no_progress
+from core.services.events import EventKind, audit, emit
+
+ENGINE_ACTOR = "engine"
+_PENDING = (TransactionStatus.UNMATCHED, TransactionStatus.SUGGESTED)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingOutcome:
+    """How many pending transactions the run paired, left with suggestions, or could not place."""
+
+    matched: int = 0
+    suggested: int = 0
+    unmatched: int = 0
+    allocations: int = 0
+
+
+def run_matching(
+    session: Session,
+    workspace: WorkspaceRecord,
+    *,
+    transaction_ids: Iterable[int] | None = None,
+    progress: Progress = no_progress,
+) -> MatchingOutcome:
+    """Match the workspace's pending transactions (all, or ``transaction_ids``) and store the decisions.
+
+    The caller holds the workspace lock (``lock_workspace``) and the transaction.
+    """
+    assert workspace.id is not None
+    invoices = [invoice_from_row(row) for row in session.execute(select_invoices(workspace.id))]
+    pending = _pending_transactions(session, workspace.id, transaction_ids)
+    if not pending:
+        return MatchingOutcome()
+    transactions = [tx for tx, _ in pending]
+    allocated = {tx.id: already for tx, already in pending if already}
+    engine = MatchingEngine(
+        invoices,
+        policy=MatchPolicy(automatic=workspace.auto_match),
+        known_payers=_known_payers(session, workspace.id),
+    )
+    results = engine.match_all(
+        transactions,
+        allocated,
+        lambda done: progress("Matching", done, len(transactions)),
+        suggest_only=_undone_by_people(session, [int(tx.id) for tx in transactions]),
+    )
+    return _store(session, workspace.id, {inv.id: inv for inv in invoices}, transactions, results, allocated)
+
+
+def _pending_transactions(
+    session: Session, workspace_id: int, only: Iterable[int] | None
+) -> list[tuple[Transaction, Decimal]]:
+    query = select_rows(*TRANSACTION_COLUMNS, col(BankTransactionRecord.allocated)).where(
+        col(BankTransactionRecord.workspace_id) == workspace_id, col(BankTransactionRecord.status).in_(_PENDING)
+    )
+    if only is not None:
+        query = query.where(col(BankTransactionRecord.id).in_(list(only)))
+    rows = session.execute(query.order_by(col(BankTransactionRecord.id)))
+    return [(transaction_from_row(row[:-1]), row[-1]) for row in rows]
+
+
+def _known_payers(session: Session, workspace_id: int) -> list[KnownPayer]:
+    query = select(PayerAliasRecord).where(col(PayerAliasRecord.workspace_id) == workspace_id)
+    return [
+        KnownPayer(a.partner_name, a.partner_key, **{"iban" if a.kind is AliasKind.IBAN else "name": a.value})
+        for a in session.exec(query)
+    ]
+
+
+def _undone_by_people(session: Session, transaction_ids: Sequence[int]) -> set[str]:
+    # A pairing someone undid must not come straight back: those transactions only get suggestions.
+    undone: set[str] = set()
+    for chunk in _chunks(transaction_ids):
+        query = select(AllocationRecord.transaction_id).where(
+            col(AllocationRecord.transaction_id).in_(chunk), col(AllocationRecord.undone_at).is_not(None)
+        )
+        undone.update(str(i) for i in session.exec(query))
+    return undone
+
+
+def _store(
+    session: Session,
+    workspace_id: int,
+    invoices: dict[str, Invoice],
+    transactions: list[Transaction],
+    results: list[MatchResult],
+    allocated: dict[str, Decimal],
+) -> MatchingOutcome:
+    ids = [int(tx.id) for tx in transactions]
+    for chunk in _chunks(ids):
+        session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id).in_(chunk)))
+    earlier = _allocation_counts(session, ids)
+    paid: dict[str, Decimal] = {}
+    now = utcnow()
+    allocation_rows: list[dict[str, Any]] = []
+    suggestion_rows: list[dict[str, Any]] = []
+    transaction_rows: list[dict[str, Any]] = []
+    counts = dict.fromkeys(MatchStatus, 0)
+    for tx, result in zip(transactions, results, strict=True):
+        counts[result.status] += 1
+        tx_id = int(tx.id)
+        booked = sum((a.amount for a in result.allocations), ZERO)
+        status = {
+            MatchStatus.MATCHED: TransactionStatus.MATCHED,
+            MatchStatus.SUGGESTED: TransactionStatus.SUGGESTED,
+            MatchStatus.UNMATCHED: TransactionStatus.UNMATCHED,
+        }[result.status]
+        transaction_rows.append(
+            {
+                "b_id": tx_id,
+                "b_status": status,
+                "b_allocated": allocated.get(tx.id, ZERO) + booked,
+                "b_flags": [f.value for f in result.flags],
+            }
+        )
+        for a in result.allocations:
+            invoice = invoices[a.invoice_id]
+            paid[a.invoice_id] = paid.get(a.invoice_id, invoice.paid) + (a.amount if invoice.gross >= 0 else -a.amount)
+            allocation_rows.append(
+                {
+                    "workspace_id": workspace_id,
+                    "transaction_id": tx_id,
+                    "invoice_id": int(a.invoice_id),
+                    "amount": a.amount,
+                    "currency": tx.currency,
+                    "method": AllocationMethod.AUTOMATIC,
+                    "created_by": ENGINE_ACTOR,
+                    "created_at": now,
+                }
+            )
+        for rank, candidate in enumerate(result.candidates, 1):
+            suggestion_rows.append({
+                "workspace_id": workspace_id, "transaction_id": tx_id, "rank": rank,
+                "invoice_ids": [int(i) for i in candidate.invoice_ids],
+                "amounts": [format_amount(a.amount) for a in candidate.allocations],
+                "confidence": candidate.confidence,
+                "reasons": [reason_json(r) for r in candidate.reasons],
+                "flags": [f.value for f in result.flags], "created_at": now,
+            })  # fmt: skip
+        _emit_events(session, workspace_id, tx, result, invoices, paid, earlier.get(tx_id, 0))
+    if allocation_rows:
+        session.execute(insert(AllocationRecord), allocation_rows)
+        for row in allocation_rows:
+            audit(
+                session,
+                workspace_id,
+                ENGINE_ACTOR,
+                "allocation.created",
+                "bank_transaction",
+                row["transaction_id"],
+                invoice_id=row["invoice_id"],
+                amount=format_amount(row["amount"]),
+                method="automatic",
+            )
+    if suggestion_rows:
+        session.execute(insert(MatchSuggestionRecord), suggestion_rows)
+    _update_transactions(session, transaction_rows)
+    _update_invoices(session, invoices, paid)
+    return MatchingOutcome(
+        counts[MatchStatus.MATCHED], counts[MatchStatus.SUGGESTED], counts[MatchStatus.UNMATCHED], len(allocation_rows)
+    )
+
+
+def reason_json(reason: Any) -> dict[str, Any]:
+    """Return a reason as stored and sent: code, English text and the values it names."""
+    return {"code": reason.code, "text": reason.text, "args": dict(reason.args)}
+
+
+def _allocation_counts(session: Session, transaction_ids: Sequence[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for chunk in _chunks(transaction_ids):
+        query = (
+            select(AllocationRecord.transaction_id, func.count())
+            .where(col(AllocationRecord.transaction_id).in_(chunk))
+            .group_by(col(AllocationRecord.transaction_id))
+        )
+        counts.update({tx_id: n for tx_id, n in session.exec(query)})
+    return counts
+
+
+def _update_transactions(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        table = BankTransactionRecord.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), allocated=bindparam("b_allocated"), flags=bindparam("b_flags"))
+        )
+        session.connection().execute(statement, rows)
+
+
+def _update_invoices(session: Session, invoices: dict[str, Invoice], paid: dict[str, Decimal]) -> None:
+    rows = [
+        {"b_id": int(invoice_id), "b_paid": amount,
+         "b_status": status_for(invoices[invoice_id].gross, amount), "b_updated": utcnow()}
+        for invoice_id, amount in paid.items()
+    ]  # fmt: skip
+    if rows:
+        table = InvoiceRecord.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(paid_amount=bindparam("b_paid"), status=bindparam("b_status"), updated_at=bindparam("b_updated"))
+        )
+        session.connection().execute(statement, rows)
+
+
+def _emit_events(
+    session: Session,
+    workspace_id: int,
+    tx: Transaction,
+    result: MatchResult,
+    invoices: dict[str, Invoice],
+    paid: dict[str, Decimal],
+    earlier_allocations: int,
+) -> None:
+    payload = event_payload(tx, result, invoices, paid)
+    if result.status is MatchStatus.MATCHED:
+        # Keyed by how many allocations the transaction had before: a pairing undone and made
+        # again is news again, the same run repeated is not.
+        key = f"{tx.id}:{earlier_allocations}"
+        emit(session, workspace_id, EventKind.PAYMENT_MATCHED, f"matched:{key}", payload)
+        if Flag.PARTIAL_PAYMENT in result.flags:
+            emit(session, workspace_id, EventKind.PARTIAL_PAYMENT, f"partial:{key}", payload)
+        if Flag.OVERPAYMENT in result.flags:
+            emit(session, workspace_id, EventKind.OVERPAYMENT, f"overpayment:{key}", payload)
+        for a in result.allocations:
+            inv = invoices[a.invoice_id]
+            if inv.kind is InvoiceKind.PROFORMA and paid.get(a.invoice_id, inv.paid) == inv.gross:
+                emit(session, workspace_id, EventKind.PROFORMA_PAID, f"proforma_paid:{a.invoice_id}", payload)
+        return
+    if Flag.ALREADY_PAID in result.flags:
+        emit(session, workspace_id, EventKind.POSSIBLE_DOUBLE_PAYMENT, f"double:{tx.id}", payload)
+    emit(session, workspace_id, EventKind.UNMATCHED_TRANSACTION, f"unmatched:{tx.id}", payload)
+
+
+def event_payload(
+    tx: Transaction, result: MatchResult, invoices: dict[str, Invoice], paid: dict[str, Decimal]
+) -> dict[str, Any]:
+    """Return what a chat message about this decision needs, as JSON values (amounts as decimal text)."""
+
+    def open_after(invoice_id: str) -> str:
+        inv = invoices[invoice_id]
+        return format_amount(abs(inv.gross) - abs(paid.get(invoice_id, inv.paid)))
+
+    return {
+        "transaction": {
+            "id": int(tx.id), "booking_date": tx.booking_date.isoformat(), "amount": format_amount(tx.amount),
+            "currency": tx.currency, "counterparty_name": tx.counterparty_name,
+            "counterparty_iban": tx.counterparty_iban, "reference": tx.reference,
+        },
+        "status": result.status.value,
+        "allocations": [
+            {"invoice_id": int(a.invoice_id), "invoice_number": a.invoice_number, "amount": format_amount(a.amount),
+             "open_after": open_after(a.invoice_id)}
+            for a in result.allocations
+        ],
+        "candidates": [
+            {"invoice_ids": [int(i) for i in c.invoice_ids], "invoice_numbers": list(c.invoice_numbers),
+             "confidence": format_amount(c.confidence), "reasons": [r.text for r in c.reasons]}
+            for c in result.candidates[:3]
+        ],
+        "flags": [f.value for f in result.flags],
+        "reasons": [r.text for r in result.reasons],
+        "surplus": format_amount(result.surplus),
+    }  # fmt: skip
+
+
+def _chunks(values: Sequence[int], size: int = 900) -> Iterable[list[int]]:
+    # SQLite caps bound parameters per statement; 900 stays well inside every version's limit.
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])

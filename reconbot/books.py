@@ -1,0 +1,258 @@
+"""Commands on the workspace's stored books: import, report, pair, unpair, set aside, the demo."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from core.errors import ReconciliationError
+from core.money import parse_dot_amount
+from core.persistence.database import create_engine_for, session_scope
+from core.persistence.schema import current_revision, upgrade
+from core.persistence.tables import AllocationRecord, InvoiceRecord, Language, WorkspaceRecord
+from core.services.invoice_import import InvoiceImport, import_invoices
+from core.services.matching_run import MatchingOutcome
+from core.services.overview import Overview, overview
+from core.services.pairing import ignore, pair, unpair
+from core.services.statement_import import StatementImport, import_statement
+from core.services.workspaces import DEFAULT_SLUG, ensure_workspace
+from core.settings import database_url, redacted_url
+from core.statements import FORMATS
+from reconbot.output import user_locale
+from reconbot.progress import terminal_progress
+from reconbot.tables import OpenRow, PaymentRow, write_tables
+
+DEMO_SLUG = "demo"
+DEFAULT_WORKSPACE = DEFAULT_SLUG
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the database commands to the command line."""
+    p = sub.add_parser("import", help="import bank statements into the workspace and match them")
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help=f"statement files ({', '.join(FORMATS)})")
+    p.set_defaults(run=import_files)
+
+    invoices = sub.add_parser("invoices", help="invoice commands").add_subparsers(dest="what", required=True)
+    p = invoices.add_parser("import", help="import an INVOICES.csv export into the workspace and match")
+    p.add_argument("file", type=Path, metavar="INVOICES.csv")
+    p.set_defaults(run=import_invoice_file)
+
+    sub.add_parser("report", help="show who paid what, what to check and what is still open").set_defaults(run=report)
+
+    p = sub.add_parser("pair", help="pair a transaction with invoices (ids and numbers as `report` shows them)")
+    p.add_argument("transaction", type=int)
+    p.add_argument("invoices", nargs="+", metavar="INVOICE")
+    p.add_argument(
+        "--amount",
+        action="append",
+        type=parse_dot_amount,
+        metavar="AMOUNT",
+        help="how much goes to each invoice, in order (default: the due first, up to its open amount)",
+    )
+    p.set_defaults(run=pair_command)
+
+    p = sub.add_parser("unpair", help="undo the pairings of a transaction")
+    p.add_argument("transaction", type=int)
+    p.set_defaults(run=unpair_command)
+
+    p = sub.add_parser("ignore", help="set a transaction aside as no invoice payment (fee, salary, own transfer)")
+    p.add_argument("transaction", type=int)
+    p.set_defaults(run=ignore_command)
+
+    db = sub.add_parser("db", help="database commands").add_subparsers(dest="what", required=True)
+    db.add_parser("upgrade", help="create or migrate the database to this version").set_defaults(run=db_upgrade)
+
+    sub.add_parser("demo", help="import a sample statement and invoice list and show the result").set_defaults(run=demo)
+
+
+def _books() -> Engine:
+    engine = create_engine_for(database_url())
+    upgrade(engine)  # a no-op when the database is current; a first run needs no setup
+    return engine
+
+
+def _workspace(engine: Engine, slug: str) -> int:
+    with session_scope(engine) as session:
+        if slug == DEMO_SLUG:
+            workspace = ensure_workspace(session, slug, name="Kert-Építő Kft. (demo)", language=Language.HU)
+        else:
+            workspace = ensure_workspace(session, slug)
+    assert workspace.id is not None
+    return workspace.id
+
+
+def _locale(engine: Engine, workspace_id: int) -> str:
+    with session_scope(engine) as session:
+        workspace = session.get(WorkspaceRecord, workspace_id)
+        assert workspace is not None
+        return user_locale(default=f"{workspace.language.value}_{workspace.country}")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Create or migrate the database and say which version it is at."""
+    url = database_url()
+    engine = create_engine_for(url)
+    upgrade(engine)
+    print(f"{redacted_url(url)} is at revision {current_revision(engine)}")
+    return 0
+
+
+def import_files(args: argparse.Namespace) -> int:
+    """Import statements into the workspace, one database transaction per file."""
+    engine = _books()
+    workspace_id = _workspace(engine, args.workspace)
+    for path in args.files:
+        with terminal_progress() as progress:
+            done = import_statement(engine, workspace_id, path, actor=_actor(), progress=progress)
+        print(_statement_line(done))
+    return 0
+
+
+def import_invoice_file(args: argparse.Namespace) -> int:
+    """Import an invoice list into the workspace."""
+    engine = _books()
+    workspace_id = _workspace(engine, args.workspace)
+    with terminal_progress() as progress:
+        done = import_invoices(engine, workspace_id, args.file, actor=_actor(), progress=progress)
+    print(_invoice_line(done))
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """Print the workspace's reconciliation."""
+    engine = _books()
+    workspace_id = _workspace(engine, args.workspace)
+    _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+    return 0
+
+
+def pair_command(args: argparse.Namespace) -> int:
+    """Pair a transaction with invoices named by number (or id)."""
+    engine = _books()
+    workspace_id = _workspace(engine, args.workspace)
+    invoice_ids = [_invoice_id(engine, workspace_id, text) for text in args.invoices]
+    amounts: list[Decimal] | None = args.amount
+    booked = pair(
+        engine, workspace_id, transaction_id=args.transaction, invoice_ids=invoice_ids, actor=_actor(), amounts=amounts
+    )
+    for b in booked:
+        print(f"paired transaction {args.transaction} with {b.invoice_number}: {b.amount}")
+    return 0
+
+
+def unpair_command(args: argparse.Namespace) -> int:
+    """Undo every live pairing of a transaction."""
+    engine = _books()
+    workspace_id = _workspace(engine, args.workspace)
+    with session_scope(engine) as session:
+        query = select(AllocationRecord.id).where(
+            col(AllocationRecord.workspace_id) == workspace_id,
+            col(AllocationRecord.transaction_id) == args.transaction,
+            col(AllocationRecord.undone_at).is_(None),
+        )
+        allocation_ids = [i for i in session.exec(query) if i is not None]
+    if not allocation_ids:
+        raise ReconciliationError(f"transaction {args.transaction} has no pairing to undo")
+    for allocation_id in allocation_ids:
+        undone = unpair(engine, workspace_id, allocation_id=allocation_id, actor=_actor())
+        print(f"undid the pairing of transaction {args.transaction} with {undone.invoice_number}: {undone.amount}")
+    return 0
+
+
+def ignore_command(args: argparse.Namespace) -> int:
+    """Set a transaction aside."""
+    engine = _books()
+    ignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
+    print(f"set transaction {args.transaction} aside")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Import the bundled sample files into the ``demo`` workspace and show the reconciliation."""
+    engine = _books()
+    workspace_id = _workspace(engine, DEMO_SLUG)
+    samples = resources.files("reconbot") / "samples"
+    with resources.as_file(samples / "demo_invoices.csv") as invoices, \
+            resources.as_file(samples / "demo_statement.xml") as statement:  # fmt: skip
+        print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=_actor())))
+        print(_statement_line(import_statement(engine, workspace_id, statement, actor=_actor())))
+    _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+    print(
+        f"\nStored in {redacted_url(database_url())}, workspace '{DEMO_SLUG}'. Run it again: nothing is "
+        "imported twice. Try `reconbot --workspace demo pair 4 E-KERT-2025-15 E-KERT-2025-16`."
+    )
+    return 0
+
+
+def _invoice_id(engine: Engine, workspace_id: int, text: str) -> int:
+    with session_scope(engine) as session:
+        query = select(InvoiceRecord.id).where(
+            col(InvoiceRecord.workspace_id) == workspace_id, col(InvoiceRecord.number) == text
+        )
+        found = [i for i in session.exec(query) if i is not None]
+    if len(found) == 1:
+        return found[0]
+    if not found and text.isdigit():
+        return int(text)
+    if not found:
+        raise ReconciliationError(f"there is no invoice numbered {text}")
+    raise ReconciliationError(f"{len(found)} invoices are numbered {text}; give the invoice id instead")
+
+
+def _matching_line(outcome: MatchingOutcome) -> str:
+    return (
+        f"{outcome.matched} paired automatically, {outcome.suggested} with suggestions to check, "
+        f"{outcome.unmatched} without a match"
+    )
+
+
+def _statement_line(done: StatementImport) -> str:
+    return f"{done.filename} ({done.format}): {done.rows} transactions, {done.new} new; {_matching_line(done.matching)}"
+
+
+def _invoice_line(done: InvoiceImport) -> str:
+    kept = f" ({done.kept_paid} keep the payments reconbot paired)" if done.kept_paid else ""
+    return (
+        f"{done.filename}: {done.rows} invoices, {done.new} new, {done.updated} updated{kept}; "
+        f"{_matching_line(done.matching)}"
+    )
+
+
+def _print_overview(view: Overview, locale: str) -> None:
+    payments = []
+    for t in view.transactions:
+        if t.allocations:
+            invoices = ", ".join(a.invoice_number for a in t.allocations)
+            confidence = None
+        elif t.suggestions:
+            invoices = " + ".join(t.suggestions[0].invoice_numbers)
+            confidence = t.suggestions[0].confidence
+        else:
+            invoices, confidence = "", None
+        payments.append(
+            PaymentRow(
+                str(t.id),
+                t.booking_date,
+                t.amount,
+                t.currency,
+                t.counterparty,
+                t.status.value,
+                invoices,
+                confidence,
+                t.flags,
+            )
+        )
+    still_open = [OpenRow(i.number, i.direction, i.partner_name, i.due_date, i.open_amount, i.currency)
+                  for i in view.open_invoices]  # fmt: skip
+    write_tables(Console(), payments, still_open, locale)
