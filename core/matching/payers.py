@@ -68,6 +68,7 @@ class PartnerDirectory:
         self._by_account: dict[str, set[int]] = {}
         self._learned: set[str] = set()  # account keys known from pairings rather than from invoices
         self._by_words: dict[frozenset[str], Payer] = {}
+        self._untaxed: dict[frozenset[str], int] = {}  # the partner of a name's invoices without tax id
         # Partners with a tax id first, so that a name-only invoice finds its company whatever the order.
         self.of_invoice: list[int] = [-1] * len(invoices)
         for with_tax in (True, False):
@@ -88,14 +89,21 @@ class PartnerDirectory:
         if tax and tax in self._by_tax:
             return self._by_tax[tax]
         tokens = name_tokens(name)
-        same_name = self._by_name.get(tokens, set()) if tokens else set()
-        if not tax and len(same_name) == 1:
-            return next(iter(same_name))
+        if not tax:
+            same_name = self._by_name.get(tokens, set()) if tokens else set()
+            if len(same_name) == 1:
+                return next(iter(same_name))
+            # Several companies share this name: the invoices without a tax id are one more partner,
+            # the same one for all of them, not a new one each.
+            if tokens in self._untaxed:
+                return self._untaxed[tokens]
         partner = len(self.names)
         self.names.append(name)
         self._tokens.append(tokens)
         if tax:
             self._by_tax[tax] = partner
+        elif tokens:
+            self._untaxed[tokens] = partner
         if tokens:
             self._by_name.setdefault(tokens, set()).add(partner)
         return partner

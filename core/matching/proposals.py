@@ -85,7 +85,8 @@ class Proposals:
         key = tuple(sorted(ordered))
         left, allocations = self._remaining, []
         for i in ordered:
-            amount = min(self._ledger.open[i], left)
+            open_amount = self._ledger.open[i]
+            amount = open_amount if open_amount < left else left  # equal: written as the bank wrote it
             if amount > ZERO:
                 allocations.append((i, amount))
                 left -= amount

@@ -242,7 +242,12 @@ class _Reader:
             name = _party_name(parties, role) or _party_name(parties, "Ultmt" + role)
             iban = _account(parties, f"{role}Acct")
         lines = [line for ustrd in tx.findall("RmtInf/Ustrd") for line in (ustrd.text or "").splitlines()]
-        structured = dict.fromkeys(_text(ref, ".") for ref in tx.findall("RmtInf/Strd/CdtrRefInf/Ref"))
+        # The creditor's reference, and the numbers of the documents (invoices) the payment refers to.
+        structured = dict.fromkeys(
+            _text(ref, ".")
+            for path in ("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Strd/RfrdDocInf/Nb")
+            for ref in tx.findall(path)
+        )
         end_to_end = _text(tx, "Refs/EndToEndId")
         return _Details(
             name=" ".join(name.split()),

@@ -317,3 +317,19 @@ def test_every_decision_is_explained() -> None:
             assert c.reasons and 0 < c.confidence < 1
         if r.status is not MatchStatus.UNMATCHED:
             assert r.reasons or r.candidates[0].reasons
+
+
+def test_invoices_without_tax_id_of_a_shared_name_are_one_partner() -> None:
+    # Two companies are called "Fülöp Kristóf"; the person of that name has several invoices without
+    # a tax id and pays from his account: he is one partner, so his account identifies him.
+    iban = "HU97109652850671136800000000"
+    invoices = [
+        inv("E-A-2025-1", "5000", partner="Fülöp Kristóf e.v.", tax_id="11111111-1-11"),
+        inv("E-A-2025-2", "6000", partner="Fülöp Kristóf Kft.", tax_id="22222222-2-22"),
+        inv("E-A-2025-3", "224273", partner="Fülöp Kristóf", iban=iban),
+        inv("E-A-2025-4", "1000", partner="Fülöp Kristóf", iban=iban),
+        inv("E-A-2025-5", "239400", partner="Gránit-Sas Zrt.", tax_id="20713395-2-03"),
+    ]
+    [r] = reconcile([tx("224273", "Számla E-A-2025-5", iban=iban)], invoices)
+    assert r.status is MatchStatus.SUGGESTED  # the text names another's invoice; payer and amount fit his own
+    assert r.candidates[0].invoice_numbers == ("E-A-2025-3",)

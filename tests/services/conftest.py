@@ -75,7 +75,7 @@ def live_allocations(engine: Engine, transaction_id: int) -> list[tuple[str, Dec
     """Return (invoice number, amount, method) of the transaction's allocations that are not undone."""
     with session_scope(engine) as session:
         query = (
-            select(InvoiceRecord.number, AllocationRecord.amount, AllocationRecord.method)
+            select(col(InvoiceRecord.number), col(AllocationRecord.amount), col(AllocationRecord.method))
             .join(InvoiceRecord, col(InvoiceRecord.id) == AllocationRecord.invoice_id)
             .where(AllocationRecord.transaction_id == transaction_id, col(AllocationRecord.undone_at).is_(None))
             .order_by(col(AllocationRecord.id))

@@ -30,7 +30,10 @@ INVOICES = [("P-2025-1", "1000"), ("P-2025-2", "2500.50"), ("P-2025-3", "700"), 
 PAYMENTS = [("T1", "1500"), ("T2", "2500.50"), ("T3", "90.10"), ("T4", "-300"), ("T5", "4000")]
 
 
-def _snapshot(engine: Engine) -> tuple[dict[int, tuple[Decimal, InvoiceStatus]], dict[int, tuple[Decimal, str]]]:
+Snapshot = tuple[dict[int, tuple[Decimal, InvoiceStatus]], dict[int, tuple[Decimal, str]]]
+
+
+def _snapshot(engine: Engine) -> Snapshot:
     with session_scope(engine) as session:
         invoices = {i.id or 0: (i.paid_amount, i.status) for i in session.exec(select(InvoiceRecord))}
         txs = {t.id or 0: (t.allocated, t.status.value) for t in session.exec(select(BankTransactionRecord))}
@@ -61,11 +64,11 @@ class PairingMachine(RuleBasedStateMachine):
         import_statement(self.engine, self.workspace_id, folder / "s.csv", actor="p")
         with session_scope(self.engine) as session:
             self.tx_ids = [
-                t.id or 0 for t in session.exec(select(BankTransactionRecord).order_by(BankTransactionRecord.id))
+                t.id or 0 for t in session.exec(select(BankTransactionRecord).order_by(col(BankTransactionRecord.id)))
             ]
-            self.invoice_ids = [i.id or 0 for i in session.exec(select(InvoiceRecord).order_by(InvoiceRecord.id))]
+            self.invoice_ids = [i.id or 0 for i in session.exec(select(InvoiceRecord).order_by(col(InvoiceRecord.id)))]
             self.initial = {i.id or 0: i.paid_amount for i in session.exec(select(InvoiceRecord))}
-        self.history: list[tuple[list[int], tuple[object, object]]] = []  # allocation ids, state before
+        self.history: list[tuple[list[int], Snapshot]] = []  # allocation ids, state before
 
     def teardown(self) -> None:
         self.engine.dispose()
@@ -103,7 +106,7 @@ class PairingMachine(RuleBasedStateMachine):
             unpair(self.engine, self.workspace_id, allocation_id=allocation_id, actor="p")
         event("undone")
         after_invoices, after_txs = _snapshot(self.engine)
-        before_invoices, before_txs = before  # type: ignore[misc]
+        before_invoices, before_txs = before
         assert after_invoices == before_invoices
         assert {k: v[0] for k, v in after_txs.items()} == {k: v[0] for k, v in before_txs.items()}
 

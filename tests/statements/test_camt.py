@@ -239,3 +239,12 @@ def test_entities_are_not_expanded() -> None:
 
 def test_empty_statement_is_fine() -> None:
     assert parse(document("")).transactions == ()
+
+
+def test_referred_document_numbers_join_the_structured_reference() -> None:
+    details = """<TxDtls><RmtInf>
+        <Strd><RfrdDocInf><Nb>E-KERT-2025-1</Nb></RfrdDocInf></Strd>
+        <Strd><RfrdDocInf><Nb>E-KERT-2025-2</Nb></RfrdDocInf><CdtrRefInf><Ref>RF18539007547034</Ref></CdtrRefInf></Strd>
+      </RmtInf></TxDtls>"""
+    [tx] = parse(document(entry(details=details))).transactions
+    assert tx.structured_reference.split("\n") == ["RF18539007547034", "E-KERT-2025-1", "E-KERT-2025-2"]

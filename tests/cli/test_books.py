@@ -1,0 +1,83 @@
+"""The database commands as a user types them: demo, import, report, pair, unpair, ignore, db upgrade."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconbot.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
+
+
+@pytest.fixture
+def books(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Point the commands at the test database (SQLite, and PostgreSQL in CI)."""
+    monkeypatch.setenv("RECONBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("RECONBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "160")
+    return database_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_twice_imports_nothing_the_second_time(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, first, _ = run(capsys, "demo")
+    assert code == 0
+    assert "demo_statement.xml (camt.053): 13 transactions, 13 new; 8 paired automatically" in first
+    assert "E-KERT-2025-12" in first and "Still open" in first
+    code, second, _ = run(capsys, "demo")
+    assert code == 0 and "13 transactions, 0 new; 0 paired automatically" in second
+    assert "8 paired, 2 to check, 3 open" in second
+
+
+def test_import_report_pair_unpair_ignore(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "invoices", "import", str(SAMPLES / "demo_invoices.csv"))[0] == 0
+    code, out, _ = run(capsys, "import", str(SAMPLES / "demo_statement.xml"))
+    assert code == 0 and "13 new; 8 paired automatically, 2 with suggestions to check, 3 without a match" in out
+    code, out, _ = run(capsys, "pair", "4", "E-KERT-2025-15", "E-KERT-2025-16")
+    assert code == 0 and out.splitlines() == [
+        "paired transaction 4 with E-KERT-2025-15: 60000",
+        "paired transaction 4 with E-KERT-2025-16: 30000",
+    ]
+    code, _, err = run(capsys, "pair", "4", "E-KERT-2025-14")
+    assert code == 1 and "transaction KH250306004 is already fully paired (by cli:" in err
+    code, out, _ = run(capsys, "report")
+    assert code == 0 and "9 paired, 1 to check, 3 open" in out
+    code, out, _ = run(capsys, "unpair", "4")
+    assert code == 0 and len(out.splitlines()) == 2
+    code, _, err = run(capsys, "unpair", "4")
+    assert code == 1 and err == "reconbot: transaction 4 has no pairing to undo\n"
+    assert run(capsys, "ignore", "10")[0] == 0
+    code, out, _ = run(capsys, "report")
+    assert "8 paired, 2 to check, 2 open, 1 set aside" in out
+
+
+def test_workspaces_are_kept_apart(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "--workspace", "anna", "invoices", "import", str(SAMPLES / "demo_invoices.csv"))
+    code, out, _ = run(capsys, "--workspace", "bela", "report")
+    assert code == 0 and "Still open" not in out and "0 paired, 0 to check, 0 open" in out
+
+
+def test_db_upgrade_names_the_database_without_its_password(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and out.strip().endswith("is at revision 0001")
+
+
+def test_quick_start_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
+    # What a newcomer runs: no database configured, an SQLite file appears in the data folder.
+    env = {k: v for k, v in os.environ.items() if k != "RECONBOT_DATABASE_URL"} | {"RECONBOT_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "reconbot", "demo"], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "reconbot.sqlite3").is_file()
+    assert "8 paired automatically" in done.stdout
