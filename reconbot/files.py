@@ -13,13 +13,11 @@ from rich.console import Console
 from core.money import format_amount
 from core.services.file_reconciliation import reconcile_files
 from core.statements import FORMATS, parse_statement
+from core.statements.csv_generic import GENERIC_COLUMNS
 from reconbot import report
 from reconbot.output import output_file, user_locale
 from reconbot.progress import terminal_progress
 from reconbot.tables import write_tables
-
-PARSE_COLUMNS = ("id", "booking_date", "value_date", "amount", "currency", "counterparty_name", "counterparty_iban",
-                 "reference", "end_to_end_id")  # fmt: skip
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,7 +86,7 @@ def parse(args: argparse.Namespace) -> int:
             json.dump({"format": statement.format, "transactions": rows}, out, ensure_ascii=False, indent=1)
             out.write("\n")
         else:
-            writer = csv.DictWriter(out, fieldnames=list(PARSE_COLUMNS), lineterminator="\n")
+            writer = csv.DictWriter(out, fieldnames=list(GENERIC_COLUMNS), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
     return 0

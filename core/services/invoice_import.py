@@ -8,12 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Engine, insert
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col
 
 from core.domain import Invoice, InvoiceStatus, status_for
 from core.invoicing.csv_file import read_invoices
+from core.persistence.bulk import update_by_id
 from core.persistence.database import session_scope
 from core.persistence.mapping import invoice_values
 from core.persistence.tables import AllocationRecord, ImportBatchRecord, ImportKind, InvoiceRecord, utcnow
@@ -105,17 +106,10 @@ def _upsert(session: Session, workspace_id: int, invoices: list[Invoice]) -> tup
             paid = reconbot_paid[invoice_id]
             cancelled = values["status"] is InvoiceStatus.CANCELLED
             values = {**values, "paid_amount": paid, "status": status_for(values["gross"], paid, cancelled)}
-        updates.append({**{f"b_{k}": v for k, v in values.items()}, "b_id": invoice_id, "b_updated": now})
+        updates.append({**values, "id": invoice_id, "updated_at": now})
     for start in range(0, len(new_rows), 5000):
         session.execute(insert(InvoiceRecord), new_rows[start : start + 5000])
-    if updates:
-        table = InvoiceRecord.__table__  # type: ignore[attr-defined]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(**{name: bindparam(f"b_{name}") for name in keyed[0]}, updated_at=bindparam("b_updated"))
-        )
-        session.connection().execute(statement, updates)
+    update_by_id(session, InvoiceRecord, updates)
     return len(new_rows), len(updates), len(reconbot_paid)
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import delete, func, insert
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, status_for
 from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus
 from core.money import ZERO, format_amount
+from core.persistence.bulk import update_by_id
 from core.persistence.mapping import TRANSACTION_COLUMNS, invoice_from_row, select_invoices, transaction_from_row
 from core.persistence.tables import (
     AliasKind,
@@ -139,10 +140,10 @@ def _store(
         }[result.status]
         transaction_rows.append(
             {
-                "b_id": tx_id,
-                "b_status": status,
-                "b_allocated": allocated.get(tx.id, ZERO) + booked,
-                "b_flags": [f.value for f in result.flags],
+                "id": tx_id,
+                "status": status,
+                "allocated": allocated.get(tx.id, ZERO) + booked,
+                "flags": [f.value for f in result.flags],
             }
         )
         for a in result.allocations:
@@ -186,8 +187,12 @@ def _store(
             )
     if suggestion_rows:
         session.execute(insert(MatchSuggestionRecord), suggestion_rows)
-    _update_transactions(session, transaction_rows)
-    _update_invoices(session, invoices, paid)
+    update_by_id(session, BankTransactionRecord, transaction_rows)
+    invoice_rows = [
+        {"id": int(i), "paid_amount": amount, "status": status_for(invoices[i].gross, amount), "updated_at": now}
+        for i, amount in paid.items()
+    ]
+    update_by_id(session, InvoiceRecord, invoice_rows)
     return MatchingOutcome(
         counts[MatchStatus.MATCHED], counts[MatchStatus.SUGGESTED], counts[MatchStatus.UNMATCHED], len(allocation_rows)
     )
@@ -208,33 +213,6 @@ def _allocation_counts(session: Session, transaction_ids: Sequence[int]) -> dict
         )
         counts.update({tx_id: n for tx_id, n in session.exec(query)})
     return counts
-
-
-def _update_transactions(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        table = BankTransactionRecord.__table__  # type: ignore[attr-defined]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), allocated=bindparam("b_allocated"), flags=bindparam("b_flags"))
-        )
-        session.connection().execute(statement, rows)
-
-
-def _update_invoices(session: Session, invoices: dict[str, Invoice], paid: dict[str, Decimal]) -> None:
-    rows = [
-        {"b_id": int(invoice_id), "b_paid": amount,
-         "b_status": status_for(invoices[invoice_id].gross, amount), "b_updated": utcnow()}
-        for invoice_id, amount in paid.items()
-    ]  # fmt: skip
-    if rows:
-        table = InvoiceRecord.__table__  # type: ignore[attr-defined]
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(paid_amount=bindparam("b_paid"), status=bindparam("b_status"), updated_at=bindparam("b_updated"))
-        )
-        session.connection().execute(statement, rows)
 
 
 def _emit_events(
