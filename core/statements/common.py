@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -39,10 +40,8 @@ def decode_text(data: bytes) -> str:
     Never raises: Latin-1 maps every byte.
     """
     body = data.removeprefix(codecs.BOM_UTF8)
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     candidates: list[str] = []
     for encoding in _LEGACY_ENCODINGS:
         try:
@@ -121,10 +120,8 @@ def strict_iso_date(text: str) -> date:
     (``date.fromisoformat`` alone would also take ``20240131`` and week dates.)
     """
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
-        try:
+        with contextlib.suppress(ValueError):
             return date.fromisoformat(text)
-        except ValueError:
-            pass
     raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)")
 
 

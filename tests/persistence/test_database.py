@@ -26,7 +26,7 @@ from tests.persistence.factories import add_account, add_transaction, add_worksp
 
 
 class Boom(Exception):
-    pass
+    """A failure in the middle of a unit of work."""
 
 
 def count(engine: Engine, model: type[object]) -> int:
