@@ -32,6 +32,13 @@ class Pending:
             self._process.join()
         return data or None
 
+    def cancel(self) -> None:
+        """Stop the child if it is still working (its result is no longer wanted)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
 
 def in_child(work: Callable[[], bytes]) -> Pending | None:
     """Start ``work`` in a forked child; return a handle on its result, or None when fork is unavailable.

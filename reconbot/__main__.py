@@ -1,3 +1,3 @@
-from reconbot.cli import main
+from reconbot.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -72,10 +74,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     sub.add_parser("demo", help="import a sample statement and invoice list and show the result").set_defaults(run=demo)
 
 
-def _books() -> Engine:
+@contextmanager
+def _books() -> Iterator[Engine]:
+    """Yield the database, migrated to this version, and close its connections after."""
     engine = create_engine_for(database_url())
-    upgrade(engine)  # a no-op when the database is current; a first run needs no setup
-    return engine
+    try:
+        upgrade(engine)  # a no-op when the database is current; a first run needs no setup
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _workspace(engine: Engine, slug: str) -> int:
@@ -101,97 +108,102 @@ def _actor() -> str:
 
 def db_upgrade(args: argparse.Namespace) -> int:
     """Create or migrate the database and say which version it is at."""
-    url = database_url()
-    engine = create_engine_for(url)
-    upgrade(engine)
-    print(f"{redacted_url(url)} is at revision {current_revision(engine)}")
+    with _books() as engine:
+        print(f"{redacted_url(database_url())} is at revision {current_revision(engine)}")
     return 0
 
 
 def import_files(args: argparse.Namespace) -> int:
     """Import statements into the workspace, one database transaction per file."""
-    engine = _books()
-    workspace_id = _workspace(engine, args.workspace)
-    for path in args.files:
-        with terminal_progress() as progress:
-            done = import_statement(engine, workspace_id, path, actor=_actor(), progress=progress)
-        print(_statement_line(done))
+    with _books() as engine:
+        workspace_id = _workspace(engine, args.workspace)
+        for path in args.files:
+            with terminal_progress() as progress:
+                done = import_statement(engine, workspace_id, path, actor=_actor(), progress=progress)
+            print(_statement_line(done))
     return 0
 
 
 def import_invoice_file(args: argparse.Namespace) -> int:
     """Import an invoice list into the workspace."""
-    engine = _books()
-    workspace_id = _workspace(engine, args.workspace)
-    with terminal_progress() as progress:
-        done = import_invoices(engine, workspace_id, args.file, actor=_actor(), progress=progress)
-    print(_invoice_line(done))
+    with _books() as engine:
+        workspace_id = _workspace(engine, args.workspace)
+        with terminal_progress() as progress:
+            done = import_invoices(engine, workspace_id, args.file, actor=_actor(), progress=progress)
+        print(_invoice_line(done))
     return 0
 
 
 def report(args: argparse.Namespace) -> int:
     """Print the workspace's reconciliation."""
-    engine = _books()
-    workspace_id = _workspace(engine, args.workspace)
-    _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+    with _books() as engine:
+        workspace_id = _workspace(engine, args.workspace)
+        _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
     return 0
 
 
 def pair_command(args: argparse.Namespace) -> int:
     """Pair a transaction with invoices named by number (or id)."""
-    engine = _books()
-    workspace_id = _workspace(engine, args.workspace)
-    invoice_ids = [_invoice_id(engine, workspace_id, text) for text in args.invoices]
-    amounts: list[Decimal] | None = args.amount
-    booked = pair(
-        engine, workspace_id, transaction_id=args.transaction, invoice_ids=invoice_ids, actor=_actor(), amounts=amounts
-    )
-    for b in booked:
-        print(f"paired transaction {args.transaction} with {b.invoice_number}: {b.amount}")
+    with _books() as engine:
+        workspace_id = _workspace(engine, args.workspace)
+        invoice_ids = [_invoice_id(engine, workspace_id, text) for text in args.invoices]
+        amounts: list[Decimal] | None = args.amount
+        booked = pair(
+            engine,
+            workspace_id,
+            transaction_id=args.transaction,
+            invoice_ids=invoice_ids,
+            actor=_actor(),
+            amounts=amounts,
+        )
+        for b in booked:
+            print(f"paired transaction {args.transaction} with {b.invoice_number}: {b.amount}")
     return 0
 
 
 def unpair_command(args: argparse.Namespace) -> int:
     """Undo every live pairing of a transaction."""
-    engine = _books()
-    workspace_id = _workspace(engine, args.workspace)
-    with session_scope(engine) as session:
-        query = select(AllocationRecord.id).where(
-            col(AllocationRecord.workspace_id) == workspace_id,
-            col(AllocationRecord.transaction_id) == args.transaction,
-            col(AllocationRecord.undone_at).is_(None),
-        )
-        allocation_ids = [i for i in session.exec(query) if i is not None]
-    if not allocation_ids:
-        raise ReconciliationError(f"transaction {args.transaction} has no pairing to undo")
-    for allocation_id in allocation_ids:
-        undone = unpair(engine, workspace_id, allocation_id=allocation_id, actor=_actor())
-        print(f"undid the pairing of transaction {args.transaction} with {undone.invoice_number}: {undone.amount}")
+    with _books() as engine:
+        workspace_id = _workspace(engine, args.workspace)
+        with session_scope(engine) as session:
+            query = select(AllocationRecord.id).where(
+                col(AllocationRecord.workspace_id) == workspace_id,
+                col(AllocationRecord.transaction_id) == args.transaction,
+                col(AllocationRecord.undone_at).is_(None),
+            )
+            allocation_ids = [i for i in session.exec(query) if i is not None]
+        if not allocation_ids:
+            raise ReconciliationError(f"transaction {args.transaction} has no pairing to undo")
+        for allocation_id in allocation_ids:
+            undone = unpair(engine, workspace_id, allocation_id=allocation_id, actor=_actor())
+            print(f"undid the pairing of transaction {args.transaction} with {undone.invoice_number}: {undone.amount}")
     return 0
 
 
 def ignore_command(args: argparse.Namespace) -> int:
     """Set a transaction aside."""
-    engine = _books()
-    ignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
-    print(f"set transaction {args.transaction} aside")
+    with _books() as engine:
+        ignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
+        print(f"set transaction {args.transaction} aside")
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
     """Import the bundled sample files into the ``demo`` workspace and show the reconciliation."""
-    engine = _books()
-    workspace_id = _workspace(engine, DEMO_SLUG)
-    samples = resources.files("reconbot") / "samples"
-    with resources.as_file(samples / "demo_invoices.csv") as invoices, \
-            resources.as_file(samples / "demo_statement.xml") as statement:  # fmt: skip
-        print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=_actor())))
-        print(_statement_line(import_statement(engine, workspace_id, statement, actor=_actor())))
-    _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
-    print(
-        f"\nStored in {redacted_url(database_url())}, workspace '{DEMO_SLUG}'. Run it again: nothing is "
-        "imported twice. Try `reconbot --workspace demo pair 4 E-KERT-2025-15 E-KERT-2025-16`."
-    )
+    with _books() as engine:
+        workspace_id = _workspace(engine, DEMO_SLUG)
+        samples = resources.files("reconbot") / "samples"
+        with (
+            resources.as_file(samples / "demo_invoices.csv") as invoices,
+            resources.as_file(samples / "demo_statement.xml") as statement,
+        ):
+            print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=_actor())))
+            print(_statement_line(import_statement(engine, workspace_id, statement, actor=_actor())))
+        _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+        print(
+            f"\nStored in {redacted_url(database_url())}, workspace '{DEMO_SLUG}'. Run it again: nothing is "
+            "imported twice. Try `reconbot --workspace demo pair 4 E-KERT-2025-15 E-KERT-2025-16`."
+        )
     return 0
 
 

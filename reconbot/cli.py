@@ -8,6 +8,7 @@ status 1); never in a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -59,5 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> None:
+    """Run the command line as a program, and leave without tearing the heap down.
+
+    A run over 200,000 invoices leaves a large heap; freeing it object by object
+    takes most of a second that the operating system does in no time. Output is
+    flushed and files are closed (each command closes its own) before leaving.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
+import orjson
+
 from core.matching import MatchResult, MatchStatus
 from core.money import ZERO, format_amount
 from core.services.file_reconciliation import FileReconciliation
@@ -48,11 +50,13 @@ def summary_json(run: FileReconciliation) -> dict[str, Any]:
     for result in run.results:
         for flag in result.flags:
             flags[flag.value] = flags.get(flag.value, 0) + 1
-    still_open = open_rows(run)
+    open_count = 0
     open_amounts: dict[str, Decimal] = {}
-    for row in still_open:
-        key = f"{row.direction} {row.currency}"
-        open_amounts[key] = open_amounts.get(key, ZERO) + row.amount
+    for inv, amount in zip(run.invoices, run.open_after, strict=True):
+        if amount > ZERO:
+            key = f"{inv.direction.value} {inv.currency}"
+            open_amounts[key] = open_amounts.get(key, ZERO) + amount
+            open_count += 1
     return {
         "transactions": len(run.results),
         "duplicates_skipped": run.duplicates,
@@ -60,7 +64,7 @@ def summary_json(run: FileReconciliation) -> dict[str, Any]:
         "allocations": sum(len(r.allocations) for r in run.results),
         "allocated": {cur: format_amount(v) for cur, v in sorted(run.allocated().items())},
         "flags": dict(sorted(flags.items())),
-        "open_invoices": len(still_open),
+        "open_invoices": open_count,
         "open_amount": {k: format_amount(v) for k, v in sorted(open_amounts.items())},
     }
 
@@ -72,7 +76,8 @@ def write_json(run: FileReconciliation, out: TextIO) -> None:
     """
     out.write('{"results": [\n')
     for n, result in enumerate(run.results):
-        out.write(("," if n else "") + json.dumps(result_json(result), ensure_ascii=False) + "\n")
+        # orjson: a third of the time of json.dumps, which matters at 100,000 results.
+        out.write(("," if n else "") + orjson.dumps(result_json(result)).decode() + "\n")
     out.write('],\n"summary": ' + json.dumps(summary_json(run), ensure_ascii=False, indent=1) + "}\n")
 
 

@@ -67,9 +67,14 @@ def reconcile_files(
     data = invoice_file.read_bytes()
     # Indexing 200,000 invoice numbers takes seconds; a second core does it while this one reads.
     index_in_child = in_child(lambda: ReferenceIndex.of_numbers(read_invoice_numbers(invoice_file, data)).dumps())
-    progress("Reading invoices", 0, 1)
-    invoices = read_invoices(invoice_file, data)
-    transactions, duplicates = _read_statements(statement_files, progress)
+    try:
+        progress("Reading invoices", 0, 1)
+        invoices = read_invoices(invoice_file, data)
+        transactions, duplicates = _read_statements(statement_files, progress)
+    except BaseException:
+        if index_in_child:
+            index_in_child.cancel()  # a bad file ends the run; the index is not needed
+        raise
     index_bytes = index_in_child.result() if index_in_child else None
     references = ReferenceIndex.loads(index_bytes) if index_bytes else None
     engine = MatchingEngine(invoices, policy=policy, references=references)
