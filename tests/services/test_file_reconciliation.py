@@ -24,6 +24,6 @@ def test_index_built_in_a_child_gives_the_same_decisions(monkeypatch: pytest.Mon
 def test_a_bad_invoice_file_leaves_no_child_behind(tmp_path: Path) -> None:
     bad = tmp_path / "invoices.csv"
     bad.write_text("number,direction\nA-1,issued\n", encoding="utf-8")
-    with pytest.raises(InputError, match="invoices.csv: line 1: missing column"):
+    with pytest.raises(InputError, match=r"invoices\.csv: line 1: missing column"):
         reconcile_files(bad, [SAMPLES / "demo_statement.xml"])
     assert multiprocessing.active_children() == []
