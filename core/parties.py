@@ -23,6 +23,9 @@ _LEGAL_WORDS = frozenset(
 # Words that say nothing about who someone is: conjunctions, titles, addresses.
 _STOP_WORDS = frozenset("ES AND I UND DR IFJ ID OZV PROF MGR INZ UL UTCA UT TER KRT ALEJA AL OS PL".split())
 _NOT_NAME = _LEGAL_WORDS | _STOP_WORDS
+# Where an address starts: a street word (ul., utca, út, aleja, körút, tér…) or a postcode, Polish
+# (31-234) or Hungarian (four digits before the town).
+_ADDRESS = re.compile(r"\b(?:UL|UTCA|UT|ALEJA|AL|OS|PL|KRT|KORUT|TER)\b\.?\s|\b\d\d-\d\d\d\b|\b\d{4}\s+[A-Z]")
 
 
 @lru_cache(maxsize=65536)  # partners repeat across thousands of invoices and transactions
@@ -32,8 +35,12 @@ def name_tokens(name: str) -> frozenset[str]:
     ``"Kovács és Társa Kft."`` and ``"KOVACS ES TARSA KORLATOLT FELELOSSEGU TARSASAG"`` give the
     same set; a set also ignores person-name order (``Jan Nowak`` / ``NOWAK JAN``).
     """
+    folded = fold(name)
+    address = _ADDRESS.search(folded)
+    if address and address.start() > 0:
+        folded = folded[: address.start()]  # banks append the payer's address to the name field
     return frozenset(
-        w for w in _NON_ALNUM.sub(" ", fold(name)).split() if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME
+        w for w in _NON_ALNUM.sub(" ", folded).split() if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME
     )
 
 

@@ -19,7 +19,7 @@ from core.matching.combinations import SubsetSearch, subsets_summing_to
 from core.matching.ledger import Ledger
 from core.matching.model import AllocationDraft, Flag, MatchResult, MatchStatus
 from core.matching.numbers import Strength
-from core.matching.payers import KnownPayer, PartnerDirectory, Payer, PayerEvidence
+from core.matching.payers import KnownPayer, PartnerDirectory, Payer
 from core.matching.proposals import PAYER_POINTS, Proposal, Proposals, reference_points
 from core.matching.reasons import Reason
 from core.matching.references import (
@@ -243,11 +243,9 @@ class MatchingEngine:
             blockers += self._lump_sum_doubts(case, chosen_refs[0], decision)
         mismatch = self._mismatch(case.payer, chosen)
         if mismatch:
-            # Someone else paying is plausible only for a number quoted in full, and when known by
-            # account or tax id, only for the exact amount.
+            # Someone else paying is plausible only for a number quoted in full and the exact amount.
             decision.flags.add(Flag.PAYER_MISMATCH)
-            loose = any(r.strength < Strength.FULL for r in chosen_refs)
-            if loose or (not exact and case.payer.evidence >= PayerEvidence.TAX_ID):
+            if not exact or any(r.strength < Strength.FULL for r in chosen_refs):
                 blockers.append(reasons.payer_mismatch(self.invoices[chosen[0]].partner_name))
         if blockers or not exact or mismatch or case.settled or case.cancelled or case.foreign:
             # In doubt, the payer's own open invoices are candidates too, and may contradict the text.
@@ -255,7 +253,10 @@ class MatchingEngine:
             if fitting is not None and (not exact or mismatch):
                 other = ", ".join(self.invoices[i].number for i in fitting.invoices)
                 blockers.append(reasons.conflict(self.invoices[chosen[0]].number, other))
-        return (None, blockers) if blockers else (decision, [])
+        if blockers:
+            return None, blockers
+        decision.teaches = exact and all(r.strength >= Strength.NUMERIC for r in chosen_refs)
+        return decision, []
 
     def _loosely_quoted(self, case: _Case, ref: _Ref) -> bool:
         # A number quoted without its prefix ("43108/2025" for TRAN/43108/2025) pays less or more
@@ -304,7 +305,7 @@ class MatchingEngine:
     def _ref_reasons(self, case: _Case, refs: list[_Ref]) -> list[Reason]:
         out = [
             reasons.reference(
-                self.invoices[r.invoice].number, r.written, r.field, r.strength is Strength.FULL, r.kind.value
+                self.invoices[r.invoice].number, r.written, r.field, r.strength >= Strength.NUMERIC, r.kind.value
             )
             for r in refs
         ]
@@ -355,6 +356,7 @@ class MatchingEngine:
         if unique is None or payer.unique is None:
             return None, doubts
         fit = case.proposals.add(unique, points, [who, reasons.ONLY_COMBINATION])
+        fit.teaches = True
         if exclude is not None:
             return fit, doubts
         return (fit, doubts) if len(unique) == 1 else (None, doubts)
@@ -388,7 +390,7 @@ class MatchingEngine:
             if self.invoices[i].kind is InvoiceKind.PROFORMA and self.ledger.open[i] == ZERO:
                 flags.add(Flag.PROFORMA_PAID)
         partners = {self.ledger.partner_of[i] for i in decision.invoices}
-        if case.tx.counterparty_iban and len(partners) == 1 and case.payer.evidence is not PayerEvidence.IBAN:
+        if decision.teaches and case.tx.counterparty_iban and len(partners) == 1:
             # The next transfer from this account will be recognised without a reference.
             self.partners.learn_account(case.tx.counterparty_iban, next(iter(partners)))
         allocations = tuple(

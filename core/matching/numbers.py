@@ -22,8 +22,9 @@ class Strength(IntEnum):
     """How much of a number the text reproduced; higher is stronger evidence."""
 
     DIGITS = 1  # digits that may be something else: a date ("12/05/2025"), a short bare number
-    PARTIAL = 2  # the number without (some of) its letter prefix
-    FULL = 3  # every segment of the number
+    PARTIAL = 2  # the number without (some of) its letter prefix, or a bare run of digits
+    NUMERIC = 3  # a number of digits alone, written whole ("2025-000123"): no prefix was dropped
+    FULL = 4  # every segment of a number with letters
 
 
 _ATOM = re.compile(r"[A-Z]+|[0-9]+")
@@ -134,14 +135,15 @@ def _strength(segs: list[_Segment], strength: Strength, whole: bool) -> Strength
         return None  # what remains of "RZ-TAA4BA" or "BK-TMU35F" without its prefix is too common
     if not all(s.digits for s in segs):
         return strength
+    # Digits alone may be a contract, customer or phone number as well: never full evidence.
     if len(segs) == 1:
         # A bare number: "123" is anything, "10234" a short order id, "1085958" a webshop's.
         if digits < 4:
             return None
-        return Strength.DIGITS if digits < 6 else strength
+        return Strength.DIGITS if digits < 6 else Strength.PARTIAL
     if not whole and len(segs) == 2 and sum(s.length for s in segs if not s.year) < 3:
         return None  # "2025-12" of "E-KERT-2025-12" reads as a year and a month in any text
-    return strength
+    return Strength.NUMERIC if whole else Strength.PARTIAL
 
 
 def _is_year(part: str) -> bool:

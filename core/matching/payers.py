@@ -165,24 +165,26 @@ class PartnerDirectory:
         exact = self._by_name.get(words)
         if exact:
             return Payer(frozenset(exact), PayerEvidence.NAME)
-        # Every word of the partner's name is among the payer's (which may carry an address), or
-        # all but one, which starts with a payer's word: banks cut long names short. Names have a
-        # handful of words, so trying every subset of the payer's words costs a few look-ups.
-        covered: set[int] = set()
+        # The payer's words may be the partner's with the last one cut short (banks cut long names),
+        # which is the partner's name; or the partner's name may be among more words, which only
+        # suggests it ("ZOLD KERT EPITO BT" is not "Kert Építő Kft."). Names have a handful of words,
+        # so trying every subset of the payer's words costs a few look-ups.
+        whole: set[int] = set()
+        within: set[int] = set()
         ordered = sorted(words)[:_MAX_NAME_WORDS]
         for size in range(1, len(ordered) + 1):
             for subset in combinations(ordered, size):
                 rest = frozenset(subset)
-                covered.update(self._by_name.get(rest, ()))
+                if size < len(words):
+                    within.update(self._by_name.get(rest, ()))
                 for cut in ordered:
                     if len(cut) >= 5 and cut not in rest:
                         for p in self._by_cut.get((rest, cut[:5]), ()):
                             if next(iter(self._tokens[p] - rest)).startswith(cut):
-                                covered.add(p)
-        if not covered:
+                                (whole if size + 1 == len(words) else within).add(p)
+        if whole:
+            return Payer(frozenset(whole), PayerEvidence.NAME if len(whole) == 1 else PayerEvidence.NAME_PARTIAL)
+        if not within:
             return UNKNOWN
-        longest = max(len(self._tokens[p]) for p in covered)
-        best = frozenset(p for p in covered if len(self._tokens[p]) == longest)
-        # A one-word partner name (a surname) inside a longer payer name is too weak to rely on.
-        strong = longest >= 2 and len(best) == 1
-        return Payer(best, PayerEvidence.NAME if strong else PayerEvidence.NAME_PARTIAL)
+        longest = max(len(self._tokens[p]) for p in within)
+        return Payer(frozenset(p for p in within if len(self._tokens[p]) == longest), PayerEvidence.NAME_PARTIAL)

@@ -18,8 +18,8 @@ from core.money import ZERO
 
 # Points of evidence; a candidate's confidence is its points / 100. Reference first, then amount,
 # then payer, as the peers that users trust most weigh them (kivitendo's points, Odoo's order).
-REFERENCE_POINTS = {Strength.FULL: 55, Strength.PARTIAL: 45, Strength.DIGITS: 30}
-ORDER_POINTS = {Strength.FULL: 50, Strength.PARTIAL: 42, Strength.DIGITS: 30}
+REFERENCE_POINTS = {Strength.FULL: 55, Strength.NUMERIC: 50, Strength.PARTIAL: 45, Strength.DIGITS: 30}
+ORDER_POINTS = {Strength.FULL: 50, Strength.NUMERIC: 46, Strength.PARTIAL: 42, Strength.DIGITS: 30}
 PAYER_POINTS = {
     PayerEvidence.IBAN: 25,
     PayerEvidence.TAX_ID: 25,
@@ -46,6 +46,8 @@ class Proposal:
     reasons: list[Reason]
     flags: set[Flag] = field(default_factory=set)
     surplus: Decimal = ZERO
+    # Booked, it shows whose account paid: a full number with the exact amount, or a known payer.
+    teaches: bool = False
 
     @property
     def confidence(self) -> Decimal:

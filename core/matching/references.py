@@ -53,7 +53,7 @@ class ReferenceIndex:
     """
 
     def __init__(self) -> None:
-        # key -> packed entries (invoice << 3 | strength << 1 | is_order); an int when there is one.
+        # key -> packed entries (invoice << 4 | strength << 1 | is_order); an int when there is one.
         self._keys: dict[str, int | tuple[int, ...]] = {}
         # first segment -> bit mask of key lengths (in segments) starting with it
         self._starts: dict[str, int] = {}
@@ -82,7 +82,7 @@ class ReferenceIndex:
     def add(self, invoice: int, number: str, kind: KeyKind = KeyKind.NUMBER) -> None:
         """Index ``number`` (an invoice or order number) for the invoice at position ``invoice``."""
         for key, strength in number_keys(number).items():
-            packed = invoice << 3 | int(strength) << 1 | (kind is KeyKind.ORDER)
+            packed = invoice << 4 | int(strength) << 1 | (kind is KeyKind.ORDER)
             old = self._keys.get(key)
             if old is None:
                 self._keys[key] = packed
@@ -184,18 +184,18 @@ def _unpack(
     for money coming in) are what payers cannot know of, so they only count when nothing else does.
     """
     if isinstance(entry, int):  # one invoice carries this key: the usual case, kept quick
-        use = usable(entry >> 3)
+        use = usable(entry >> 4)
         kind = KeyKind.ORDER if entry & 1 else KeyKind.NUMBER
-        hit = RefHit((entry >> 3,), Strength(entry >> 1 & 3), kind, field, written, use == USABLE)
+        hit = RefHit((entry >> 4,), Strength(entry >> 1 & 7), kind, field, written, use == USABLE)
         return ([hit], []) if use == USABLE else ([], [hit])
-    readings = [(packed >> 1 & 3, usable(packed >> 3), packed) for packed in entry]
+    readings = [(packed >> 1 & 7, usable(packed >> 4), packed) for packed in entry]
     relevant = [r for r in readings if r[1] >= USABLE_ELSEWHERE] or readings
     best = max(strength for strength, _, _ in relevant)
     ok: dict[tuple[int, bool], list[int]] = {}
     foreign: dict[tuple[int, bool], list[int]] = {}
     for strength, use, packed in relevant:
         if strength == best:
-            (ok if use == USABLE else foreign).setdefault((best, bool(packed & 1)), []).append(packed >> 3)
+            (ok if use == USABLE else foreign).setdefault((best, bool(packed & 1)), []).append(packed >> 4)
     return _hits(ok, field, written, True), [] if ok else _hits(foreign, field, written, False)
 
 

@@ -144,3 +144,41 @@ def test_an_advance_invoice_and_a_received_credit_note() -> None:
     )
     assert paid_in.allocations[0].amount == Decimal("50000")
     assert refunded.allocations[0].invoice_number == "KOR/2/2025"
+
+
+def test_a_name_among_more_words_only_suggests() -> None:
+    # "ZOLD KERT EPITO BT" contains every word of "Kert Építő Kft." but is another company.
+    invoices = [inv("E-A-2025-1", "50000", partner="Kert Építő Kft."), inv("E-A-2025-2", "7000", partner="Más Bt.")]
+    [r] = reconcile([tx("50000", "", name="ZOLD KERT EPITO BT")], invoices)
+    assert r.status is MatchStatus.SUGGESTED and r.candidates[0].invoice_numbers == ("E-A-2025-1",)
+    [person] = reconcile(
+        [tx("50000", "", name="KOVACS JANOS ISTVAN")], [inv("E-A-2025-3", "50000", partner="Kovács János")]
+    )
+    assert person.status is MatchStatus.SUGGESTED
+
+
+def test_the_banks_address_after_the_name_is_not_part_of_it() -> None:
+    invoices = [pln("FV 9/05/2025", "430.50", partner="Jan Nowak"), pln("FV 10/05/2025", "99.00", partner="Ewa Lis")]
+    [r] = reconcile([tx("430.50", "", name="JAN NOWAK UL. NIJAKA 1 M 2 31-234 KRAKOW", currency="PLN")], invoices)
+    assert r.status is MatchStatus.MATCHED
+
+
+def test_a_number_of_digits_alone_pays_partially_only_for_its_known_partner() -> None:
+    invoices = [inv("100234", "80000", partner="Alfa Kft."), inv("E-A-2025-9", "20000", order="123456")]
+    contract, customer = reconcile(
+        [
+            tx("30000", "Szerződés 100234", name="X Y", iban="HU93116000060000000012345676", day=3),
+            tx("5000", "Ügyfélszám 123456", name="X Y", iban="HU93116000060000000012345676", day=4),
+        ],
+        invoices,
+    )
+    assert contract.status is MatchStatus.SUGGESTED and customer.status is MatchStatus.SUGGESTED
+    [later] = reconcile([tx("20000", "", iban="HU93116000060000000012345676", day=9)], invoices)
+    assert later.status is not MatchStatus.MATCHED  # nothing was learned about that account
+
+
+def test_someone_else_paying_part_of_an_invoice_is_a_suggestion() -> None:
+    invoices = [inv("E-B-2025-4", "100000", partner="Béta Kft."), inv("E-A-2025-5", "1000", partner="Acme Kft.")]
+    [r] = reconcile([tx("30000", "E-B-2025-4", name="ACME KFT")], invoices)
+    assert r.status is MatchStatus.SUGGESTED and not r.allocations
+    assert any(reason.code == "payer_mismatch" for reason in r.reasons)

@@ -59,6 +59,10 @@ def direct_keys(number: str) -> dict[str, Strength]:
                 return
             if (len(segs) == 1 and digits < 6) or _date_like(segs):
                 strength = Strength.DIGITS
+            elif len(segs) == 1 or not whole:
+                strength = Strength.PARTIAL
+            else:
+                strength = Strength.NUMERIC
         key = SEP.join(segs)
         keys[key] = max(keys.get(key, strength), strength)
 
@@ -91,7 +95,7 @@ def test_known_numbers() -> None:
         "12|5|2025": Strength.DIGITS,
     }
     assert number_keys("12/2025") == {"12|2025": Strength.DIGITS, "122025": Strength.DIGITS}
-    assert number_keys("2025-000123") == {"2025|123": Strength.FULL, "2025000123": Strength.FULL}
+    assert number_keys("2025-000123") == {"2025|123": Strength.NUMERIC, "2025000123": Strength.PARTIAL}
     assert number_keys("FV 1987/02/2025")["1987|2|2025"] is Strength.PARTIAL
     assert number_keys("ABC-2025-00123")["2025|123"] is Strength.PARTIAL
     assert number_keys("123") == {}
