@@ -107,6 +107,14 @@ class Invoice:
         return sign if self.gross >= 0 else -sign
 
 
+def due_first(due_date: date | None, issue_date: date | None) -> tuple[date, date]:
+    """Return a sort key putting the invoice due first first (then the one issued first; undated last).
+
+    Money that does not cover every invoice of a set goes to them in this order.
+    """
+    return (due_date or issue_date or date.max, issue_date or date.max)
+
+
 def status_for(gross: Decimal, paid: Decimal, cancelled: bool = False) -> InvoiceStatus:
     """Return the status that a gross and a paid amount imply."""
     if cancelled:

@@ -18,12 +18,12 @@ from core.errors import ReconciliationError
 from core.money import parse_dot_amount
 from core.persistence.database import create_engine_for, session_scope
 from core.persistence.schema import current_revision, upgrade
-from core.persistence.tables import AllocationRecord, InvoiceRecord, Language, WorkspaceRecord
+from core.persistence.tables import InvoiceRecord, Language, WorkspaceRecord
 from core.services.invoice_import import InvoiceImport, import_invoices
 from core.services.matching_run import MatchingOutcome
 from core.services.overview import Overview, overview
-from core.services.pairing import ignore, pair, unpair
-from core.services.statement_import import StatementImport, import_statement
+from core.services.pairing import ignore, pair, unignore, unpair_transaction
+from core.services.statement_import import StatementImport, import_statement, read_statement_file, store_statement
 from core.services.workspaces import DEFAULT_SLUG, ensure_workspace
 from core.settings import database_url, redacted_url
 from core.statements import FORMATS
@@ -32,6 +32,16 @@ from reconbot.progress import terminal_progress
 from reconbot.tables import OpenRow, PaymentRow, write_tables
 
 DEMO_SLUG = "demo"
+_MAX_ID = 2**63 - 1
+
+
+def row_id(text: str) -> int:
+    """Return a transaction or invoice id typed on the command line; argparse reports a bad one."""
+    if not text.isdigit() or not 0 < int(text) <= _MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a positive whole number)")
+    return int(text)
+
+
 DEFAULT_WORKSPACE = DEFAULT_SLUG
 
 
@@ -49,7 +59,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     sub.add_parser("report", help="show who paid what, what to check and what is still open").set_defaults(run=report)
 
     p = sub.add_parser("pair", help="pair a transaction with invoices (ids and numbers as `report` shows them)")
-    p.add_argument("transaction", type=int)
+    p.add_argument("transaction", type=row_id)
     p.add_argument("invoices", nargs="+", metavar="INVOICE")
     p.add_argument(
         "--amount",
@@ -61,12 +71,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(run=pair_command)
 
     p = sub.add_parser("unpair", help="undo the pairings of a transaction")
-    p.add_argument("transaction", type=int)
+    p.add_argument("transaction", type=row_id)
     p.set_defaults(run=unpair_command)
 
     p = sub.add_parser("ignore", help="set a transaction aside as no invoice payment (fee, salary, own transfer)")
-    p.add_argument("transaction", type=int)
+    p.add_argument("transaction", type=row_id)
     p.set_defaults(run=ignore_command)
+
+    p = sub.add_parser("unignore", help="bring a transaction that was set aside back to matching")
+    p.add_argument("transaction", type=row_id)
+    p.set_defaults(run=unignore_command)
 
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="what", required=True)
     db.add_parser("upgrade", help="create or migrate the database to this version").set_defaults(run=db_upgrade)
@@ -114,12 +128,13 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def import_files(args: argparse.Namespace) -> int:
-    """Import statements into the workspace, one database transaction per file."""
+    """Import statements into the workspace: all files are read first, then each is stored in one transaction."""
+    files = [read_statement_file(path) for path in args.files]  # a bad file stops the command before any import
     with _books() as engine:
         workspace_id = _workspace(engine, args.workspace)
-        for path in args.files:
+        for file in files:
             with terminal_progress() as progress:
-                done = import_statement(engine, workspace_id, path, actor=_actor(), progress=progress)
+                done = store_statement(engine, workspace_id, file, actor=_actor(), progress=progress)
             print(_statement_line(done))
     return 0
 
@@ -162,20 +177,10 @@ def pair_command(args: argparse.Namespace) -> int:
 
 
 def unpair_command(args: argparse.Namespace) -> int:
-    """Undo every live pairing of a transaction."""
+    """Undo every live pairing of a transaction, in one database transaction."""
     with _books() as engine:
         workspace_id = _workspace(engine, args.workspace)
-        with session_scope(engine) as session:
-            query = select(AllocationRecord.id).where(
-                col(AllocationRecord.workspace_id) == workspace_id,
-                col(AllocationRecord.transaction_id) == args.transaction,
-                col(AllocationRecord.undone_at).is_(None),
-            )
-            allocation_ids = [i for i in session.exec(query) if i is not None]
-        if not allocation_ids:
-            raise ReconciliationError(f"transaction {args.transaction} has no pairing to undo")
-        for allocation_id in allocation_ids:
-            undone = unpair(engine, workspace_id, allocation_id=allocation_id, actor=_actor())
+        for undone in unpair_transaction(engine, workspace_id, transaction_id=args.transaction, actor=_actor()):
             print(f"undid the pairing of transaction {args.transaction} with {undone.invoice_number}: {undone.amount}")
     return 0
 
@@ -185,6 +190,14 @@ def ignore_command(args: argparse.Namespace) -> int:
     with _books() as engine:
         ignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
         print(f"set transaction {args.transaction} aside")
+    return 0
+
+
+def unignore_command(args: argparse.Namespace) -> int:
+    """Bring a transaction that was set aside back to matching."""
+    with _books() as engine:
+        unignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
+        print(f"brought transaction {args.transaction} back")
     return 0
 
 

@@ -54,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reconbot: {exc.filename}: is a folder, not a file", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        print(f"reconbot: the database is not reachable ({exc.orig})", file=sys.stderr)
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "unknown error"
+        if "locked" in reason:
+            reason = "it is busy with another reconbot's work; try again in a moment"
+        print(f"reconbot: cannot use the database: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

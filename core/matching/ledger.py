@@ -6,10 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from core.domain import Invoice
+from core.domain import Invoice, due_first
 from core.money import ZERO, to_minor_units
-
-_FAR_FUTURE = date.max
 
 
 class Ledger:
@@ -25,10 +23,7 @@ class Ledger:
         self.open: list[Decimal] = [inv.open_amount for inv in invoices]
         # The open amount in cents, for the subset-sum search; None when it has finer digits.
         self.open_cents: list[int | None] = [to_minor_units(amount) for amount in self.open]
-        self._age = [
-            (inv.due_date or inv.issue_date or _FAR_FUTURE, inv.issue_date or _FAR_FUTURE, i)
-            for i, inv in enumerate(invoices)
-        ]
+        self._age = [(*due_first(inv.due_date, inv.issue_date), i) for i, inv in enumerate(invoices)]
         self._by_partner: dict[tuple[int, int, str], list[int]] = {}
         self._by_amount: dict[tuple[str, int, Decimal], set[int]] = {}
         for i, inv in enumerate(invoices):

@@ -43,12 +43,12 @@ class FileReconciliation:
         return counts
 
     def allocated(self) -> dict[str, Decimal]:
-        """Return the money allocated automatically, per currency."""
+        """Return the money allocated automatically, keyed ``in HUF``, ``out PLN`` … (received, paid out)."""
         totals: dict[str, Decimal] = {}
         for tx, result in zip(self.transactions, self.results, strict=True):
             if result.allocations:
-                paid = sum((a.amount for a in result.allocations), ZERO)
-                totals[tx.currency] = totals.get(tx.currency, ZERO) + paid
+                key = f"{'in' if tx.amount > ZERO else 'out'} {tx.currency}"
+                totals[key] = totals.get(key, ZERO) + sum((a.amount for a in result.allocations), ZERO)
         return totals
 
 

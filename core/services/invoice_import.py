@@ -13,7 +13,9 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col
 
 from core.domain import Invoice, InvoiceStatus, status_for
+from core.errors import InputError
 from core.invoicing.csv_file import read_invoices
+from core.money import ZERO, format_amount
 from core.persistence.bulk import update_by_id
 from core.persistence.database import session_scope
 from core.persistence.mapping import invoice_values
@@ -52,7 +54,7 @@ def import_invoices(
     invoices = read_invoices(path, data)
     with session_scope(engine) as session:
         workspace = lock_workspace(session, workspace_id)
-        new, updated, kept = _upsert(session, workspace_id, invoices)
+        new, updated, kept = _upsert(session, workspace_id, invoices, path.name)
         session.add(
             ImportBatchRecord(
                 workspace_id=workspace_id,
@@ -81,14 +83,14 @@ def import_invoices(
     return InvoiceImport(path.name, len(invoices), new, updated, kept, outcome)
 
 
-def _upsert(session: Session, workspace_id: int, invoices: list[Invoice]) -> tuple[int, int, int]:
-    keyed = [invoice_values(inv, SOURCE) for inv in invoices]
-    existing = _ids_by_key(session, workspace_id, [values["natural_key"] for values in keyed])
-    reconbot_paid = _paid_with_live_allocations(session, list(existing.values()))
+def _upsert(session: Session, workspace_id: int, invoices: list[Invoice], source: str) -> tuple[int, int, int]:
+    keyed = [(invoice_values(inv, SOURCE), inv) for inv in invoices]
+    existing = _ids_by_key(session, workspace_id, [values["natural_key"] for values, _ in keyed])
+    paired = _paired(session, list(existing.values()))
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for values in keyed:
+    for values, invoice in keyed:
         invoice_id = existing.get(values["natural_key"])
         if invoice_id is None:
             new_rows.append(
@@ -101,16 +103,36 @@ def _upsert(session: Session, workspace_id: int, invoices: list[Invoice]) -> tup
                 }
             )
             continue
-        if invoice_id in reconbot_paid:
-            # What reconbot paired is not in the export yet: taking the source's paid amount would lose it.
-            paid = reconbot_paid[invoice_id]
-            cancelled = values["status"] is InvoiceStatus.CANCELLED
-            values = {**values, "paid_amount": paid, "status": status_for(values["gross"], paid, cancelled)}
+        if invoice_id in paired:
+            values = _keeping_pairings(values, paired[invoice_id], invoice, source)
         updates.append({**values, "id": invoice_id, "updated_at": now})
     for start in range(0, len(new_rows), 5000):
         session.execute(insert(InvoiceRecord), new_rows[start : start + 5000])
     update_by_id(session, InvoiceRecord, updates)
-    return len(new_rows), len(updates), len(reconbot_paid)
+    return len(new_rows), len(updates), len(paired)
+
+
+def _keeping_pairings(values: dict[str, Any], stored: _Paired, invoice: Invoice, source: str) -> dict[str, Any]:
+    """Return the new values of an invoice reconbot has paired payments with, or raise InputError.
+
+    The export may not show those payments yet, so the larger paid amount wins; a change that
+    would leave them paying more than the invoice, or another currency, must wait for a person.
+    """
+
+    def refuse(what: str) -> InputError:
+        paired = f"{format_amount(stored.allocated)} {stored.currency}"
+        return InputError(source, f"line {invoice.id}", f"{invoice.number}: {what}, but reconbot paired "
+                          f"{paired} of payments with it; undo those pairings first")  # fmt: skip
+
+    if values["currency"] != stored.currency:
+        raise refuse(f"the currency changes to {values['currency']}")
+    if values["status"] is InvoiceStatus.CANCELLED:
+        raise refuse("it is cancelled")
+    if abs(values["gross"]) < stored.allocated:
+        raise refuse(f"the gross amount falls to {format_amount(values['gross'])}")
+    paid = max(abs(values["paid_amount"]), abs(stored.paid))
+    paid = paid if values["gross"] >= ZERO else -paid
+    return {**values, "paid_amount": paid, "status": status_for(values["gross"], paid)}
 
 
 def _ids_by_key(session: Session, workspace_id: int, keys: list[str]) -> dict[str, int]:
@@ -124,18 +146,28 @@ def _ids_by_key(session: Session, workspace_id: int, keys: list[str]) -> dict[st
     return found
 
 
-def _paid_with_live_allocations(session: Session, invoice_ids: list[int]) -> dict[int, Decimal]:
-    """Return the stored paid amount of each of ``invoice_ids`` that reconbot has paired payments with."""
-    found: dict[int, Decimal] = {}
+@dataclass(frozen=True, slots=True)
+class _Paired:
+    """What is stored of an invoice reconbot has paired payments with."""
+
+    paid: Decimal
+    currency: str
+    allocated: Decimal  # the live allocations' total
+
+
+def _paired(session: Session, invoice_ids: list[int]) -> dict[int, _Paired]:
+    """Return, for each of ``invoice_ids`` with live allocations, its stored paid amount, currency and allocations."""
+    found: dict[int, _Paired] = {}
     for start in range(0, len(invoice_ids), 900):
         query = (
-            select_rows(col(InvoiceRecord.id), col(InvoiceRecord.paid_amount))
+            select_rows(col(InvoiceRecord.id), col(InvoiceRecord.paid_amount), col(InvoiceRecord.currency),
+                        col(AllocationRecord.amount))
             .join(AllocationRecord, col(AllocationRecord.invoice_id) == col(InvoiceRecord.id))
-            .where(
-                col(InvoiceRecord.id).in_(invoice_ids[start : start + 900]),
-                col(AllocationRecord.undone_at).is_(None),
-            )
-            .distinct()
-        )
-        found.update({invoice_id: paid for invoice_id, paid in session.execute(query)})
+            .where(col(InvoiceRecord.id).in_(invoice_ids[start : start + 900]),
+                   col(AllocationRecord.undone_at).is_(None))
+        )  # fmt: skip
+        for invoice_id, paid, currency, amount in session.execute(query):
+            before = found.get(invoice_id)
+            allocated = (before.allocated if before else ZERO) + amount  # summed here: SQLite keeps money as text
+            found[invoice_id] = _Paired(paid, currency, allocated)
     return found

@@ -17,7 +17,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, status_for
-from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus
+from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus, Reason
 from core.money import ZERO, format_amount
 from core.persistence.bulk import update_by_id
 from core.persistence.mapping import TRANSACTION_COLUMNS, invoice_from_row, select_invoices, transaction_from_row
@@ -172,8 +172,9 @@ def _store(
             })  # fmt: skip
         _emit_events(session, workspace_id, tx, result, invoices, paid, earlier.get(tx_id, 0))
     if allocation_rows:
-        session.execute(insert(AllocationRecord), allocation_rows)
-        for row in allocation_rows:
+        returning = insert(AllocationRecord).returning(col(AllocationRecord.id), sort_by_parameter_order=True)
+        allocation_ids = session.execute(returning, allocation_rows).scalars().all()
+        for row, allocation_id in zip(allocation_rows, allocation_ids, strict=True):
             audit(
                 session,
                 workspace_id,
@@ -184,6 +185,7 @@ def _store(
                 invoice_id=row["invoice_id"],
                 amount=format_amount(row["amount"]),
                 method="automatic",
+                allocation_id=allocation_id,
             )
     if suggestion_rows:
         session.execute(insert(MatchSuggestionRecord), suggestion_rows)
@@ -198,7 +200,7 @@ def _store(
     )
 
 
-def reason_json(reason: Any) -> dict[str, Any]:
+def reason_json(reason: Reason) -> dict[str, Any]:
     """Return a reason as stored and sent: code, English text and the values it names."""
     return {"code": reason.code, "text": reason.text, "args": dict(reason.args)}
 
@@ -236,6 +238,7 @@ def _emit_events(
             emit(session, workspace_id, EventKind.OVERPAYMENT, f"overpayment:{key}", payload)
         for a in result.allocations:
             inv = invoices[a.invoice_id]
+            # Once per proforma: its final invoice is due once, however often its payment is re-paired.
             if inv.kind is InvoiceKind.PROFORMA and paid.get(a.invoice_id, inv.paid) == inv.gross:
                 emit(session, workspace_id, EventKind.PROFORMA_PAID, f"proforma_paid:{a.invoice_id}", payload)
         return

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from core.domain import AllocationMethod, InvoiceStatus, TransactionStatus, status_for
+from core.domain import AllocationMethod, InvoiceKind, InvoiceStatus, TransactionStatus, due_first, status_for
 from core.errors import ReconciliationError
 from core.money import ZERO, format_amount
 from core.parties import name_tokens, tax_key
@@ -28,6 +28,7 @@ from core.persistence.tables import (
     InvoiceRecord,
     MatchSuggestionRecord,
     PayerAliasRecord,
+    WorkspaceRecord,
     utcnow,
 )
 from core.services.events import EventKind, audit, emit
@@ -53,13 +54,17 @@ def pair(
     invoice_ids: Sequence[int],
     actor: str,
     amounts: Sequence[Decimal] | None = None,
+    expected_allocated: Decimal | None = None,
 ) -> list[Booked]:
     """Allocate the transaction's money to ``invoice_ids`` and return the allocations made.
 
     Without ``amounts`` the money goes to the invoice due first, then the next,
-    each up to its open amount. Raises ReconciliationError when an invoice is of
-    another workspace, currency or direction, is cancelled or settled, or when
-    the amounts exceed what the transaction or an invoice has left.
+    each up to its open amount. ``expected_allocated`` is how much of the
+    transaction was allocated when the person looked (a button carries it): if
+    it changed meanwhile, say by a double click, nothing is booked. Raises
+    ReconciliationError for that, and when an invoice is of another workspace,
+    currency or direction, is cancelled or settled, or when the amounts exceed
+    what the transaction or an invoice has left.
     """
     if not invoice_ids:
         raise ReconciliationError("choose at least one invoice to pair with")
@@ -75,14 +80,16 @@ def pair(
         remaining = abs(tx.amount) - tx.allocated
         if remaining <= ZERO:
             raise ReconciliationError(f"transaction {tx.external_id} is already fully paired{_by_whom(session, tx)}")
+        if expected_allocated is not None and tx.allocated != expected_allocated:
+            raise ReconciliationError(f"transaction {tx.external_id} was paired meanwhile{_by_whom(session, tx)}")
         records = [_invoice(session, workspace_id, invoice_id, tx) for invoice_id in invoice_ids]
         planned = _plan(records, remaining, amounts)
         booked = [_book(session, workspace_id, tx, record, amount, actor) for record, amount in planned]
         tx.allocated += sum((b.amount for b in booked), ZERO)
         tx.status = TransactionStatus.MATCHED
         session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
-        _learn(session, workspace_id, tx, records[0], booked[0].allocation_id)
-        _announce(session, workspace_id, tx, records, booked, actor)
+        _learn(session, workspace_id, tx, planned[0][0], booked[0].allocation_id)
+        _announce(session, workspace_id, tx, [record for record, _ in planned], booked, actor)
     return booked
 
 
@@ -104,32 +111,78 @@ def unpair(engine: Engine, workspace_id: int, *, allocation_id: int, actor: str)
             raise ReconciliationError(
                 f"allocation {allocation_id} was already undone by {allocation.undone_by} at {when}"
             )
-        invoice = session.get(InvoiceRecord, allocation.invoice_id)
+        undone = _undo(session, workspace_id, allocation, actor)
         tx = session.get(BankTransactionRecord, allocation.transaction_id)
-        assert invoice is not None and tx is not None
-        allocation.undone_at, allocation.undone_by = utcnow(), actor
-        invoice.paid_amount -= allocation.amount if invoice.gross >= ZERO else -allocation.amount
-        if invoice.status is not InvoiceStatus.CANCELLED:
-            invoice.status = status_for(invoice.gross, invoice.paid_amount)
-        tx.allocated -= allocation.amount
-        tx.status = TransactionStatus.MATCHED if tx.allocated > ZERO else TransactionStatus.UNMATCHED
-        audit(
-            session,
-            workspace_id,
-            actor,
-            "allocation.undone",
-            "allocation",
-            allocation_id,
-            transaction_id=tx.id,
-            invoice_id=invoice.id,
-            amount=format_amount(allocation.amount),
+        assert tx is not None
+        _suggest_again(session, workspace, tx)
+        return undone
+
+
+def _undo(session: Session, workspace_id: int, allocation: AllocationRecord, actor: str) -> Booked:
+    """Mark the allocation undone and give its money back to the transaction and the invoice."""
+    invoice = session.get(InvoiceRecord, allocation.invoice_id)
+    tx = session.get(BankTransactionRecord, allocation.transaction_id)
+    assert invoice is not None and tx is not None and allocation.id is not None and invoice.id is not None
+    allocation.undone_at, allocation.undone_by = utcnow(), actor
+    # What a pairing taught is forgotten with it: a mistaken pairing must not keep pairing that payer.
+    session.execute(delete(PayerAliasRecord).where(col(PayerAliasRecord.source_allocation_id) == allocation.id))
+    invoice.paid_amount -= allocation.amount if invoice.gross >= ZERO else -allocation.amount
+    if invoice.status is not InvoiceStatus.CANCELLED:
+        invoice.status = status_for(invoice.gross, invoice.paid_amount)
+    tx.allocated -= allocation.amount
+    tx.status = TransactionStatus.MATCHED if tx.allocated > ZERO else TransactionStatus.UNMATCHED
+    audit(
+        session,
+        workspace_id,
+        actor,
+        "allocation.undone",
+        "allocation",
+        allocation.id,
+        transaction_id=tx.id,
+        invoice_id=invoice.id,
+        amount=format_amount(allocation.amount),
+    )
+    return Booked(allocation.id, invoice.id, invoice.number, allocation.amount)
+
+
+def _suggest_again(session: Session, workspace: WorkspaceRecord, tx: BankTransactionRecord) -> None:
+    # Fresh suggestions for money that is free again; never an automatic pairing (see run_matching).
+    session.flush()
+    if tx.status is TransactionStatus.UNMATCHED and tx.id is not None:
+        run_matching(session, workspace, transaction_ids=[tx.id])
+
+
+def unpair_transaction(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str) -> list[Booked]:
+    """Undo every live pairing of a transaction in one database transaction; return what was undone.
+
+    Raises ReconciliationError when the transaction has none.
+    """
+    with session_scope(engine) as session:
+        workspace = lock_workspace(session, workspace_id)
+        tx = _transaction(session, workspace_id, transaction_id)
+        query = select(AllocationRecord).where(
+            col(AllocationRecord.transaction_id) == transaction_id, col(AllocationRecord.undone_at).is_(None)
         )
+        allocations = session.exec(query.order_by(col(AllocationRecord.id))).all()
+        if not allocations:
+            raise ReconciliationError(f"transaction {tx.external_id} has no pairing to undo")
+        undone = [_undo(session, workspace_id, allocation, actor) for allocation in allocations]
+        _suggest_again(session, workspace, tx)
+        return undone
+
+
+def unignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str) -> None:
+    """Bring a transaction that was set aside back to matching; raises ReconciliationError if it was not set aside."""
+    with session_scope(engine) as session:
+        workspace = lock_workspace(session, workspace_id)
+        tx = _transaction(session, workspace_id, transaction_id)
+        if tx.status is not TransactionStatus.IGNORED:
+            raise ReconciliationError(f"transaction {tx.external_id} was not set aside")
+        tx.status, tx.ignored_at, tx.ignored_by = TransactionStatus.UNMATCHED, None, None
+        audit(session, workspace_id, actor, "transaction.unignored", "bank_transaction", transaction_id)
         session.flush()
-        if tx.status is TransactionStatus.UNMATCHED:
-            assert tx.id is not None
-            run_matching(session, workspace, transaction_ids=[tx.id])
-        assert invoice.id is not None
-        return Booked(allocation_id, invoice.id, invoice.number, allocation.amount)
+        assert tx.id is not None
+        run_matching(session, workspace, transaction_ids=[tx.id])
 
 
 def ignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str) -> None:
@@ -182,7 +235,9 @@ def _plan(
         raise ReconciliationError("an invoice is named twice")
     open_amounts = [invoice_from_record(r).open_amount for r in records]
     if amounts is None:
-        order = sorted(range(len(records)), key=lambda k: (records[k].due_date or records[k].issue_date, records[k].id))
+        order = sorted(
+            range(len(records)), key=lambda k: (*due_first(records[k].due_date, records[k].issue_date), records[k].id)
+        )
         planned, left = [], remaining
         for k in order:
             amount = min(open_amounts[k], left)
@@ -274,14 +329,14 @@ def _announce(
         "allocations": [
             {"invoice_id": b.invoice_id, "invoice_number": b.invoice_number, "amount": format_amount(b.amount),
              "open_after": format_amount(invoice_from_record(r).open_amount), "allocation_id": b.allocation_id}
-            for r, b in zip(records, booked, strict=False)
+            for r, b in zip(records, booked, strict=True)
         ],
         "by": actor,
     }  # fmt: skip
     key = ",".join(str(b.allocation_id) for b in booked)
     emit(session, workspace_id, EventKind.PAYMENT_MATCHED, f"paired:{key}", payload)
     for record in records:
-        if record.kind.value == "proforma" and record.status is InvoiceStatus.PAID:
+        if record.kind is InvoiceKind.PROFORMA and record.status is InvoiceStatus.PAID:
             emit(session, workspace_id, EventKind.PROFORMA_PAID, f"proforma_paid:{record.id}", payload)
 
 

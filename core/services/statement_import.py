@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from core.domain import Transaction
+from core.parties import account_key
 from core.persistence.database import session_scope
 from core.persistence.mapping import transaction_values
 from core.persistence.tables import BankAccountRecord, BankTransactionRecord, ImportBatchRecord, ImportKind, utcnow
@@ -19,8 +22,8 @@ from core.progress import Progress, no_progress
 from core.services.events import audit
 from core.services.matching_run import MatchingOutcome, run_matching
 from core.services.workspaces import lock_workspace
-from core.statements import parse_statement
-from core.statements.identity import dedupe_keys
+from core.statements import Statement, parse_statement
+from core.statements.identity import content_keys, dedupe_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,21 @@ class StatementImport:
     matching: MatchingOutcome
 
 
+@dataclass(frozen=True, slots=True)
+class StatementFile:
+    """A statement file read and checked, ready to store."""
+
+    name: str
+    sha256: str
+    statement: Statement
+
+
+def read_statement_file(path: Path) -> StatementFile:
+    """Return the parsed file; raises InputError (nothing is stored then) when it cannot be read."""
+    data = path.read_bytes()
+    return StatementFile(path.name, hashlib.sha256(data).hexdigest(), parse_statement(path, data))
+
+
 def import_statement(
     engine: Engine, workspace_id: int, path: Path, *, actor: str, progress: Progress = no_progress
 ) -> StatementImport:
@@ -43,17 +61,22 @@ def import_statement(
     raises InputError and stores nothing. Importing the same or an overlapping
     file again stores no transaction twice.
     """
-    data = path.read_bytes()
     progress("Reading statement", 0, 1)
-    statement = parse_statement(path, data)
-    keys = dedupe_keys(statement.transactions)
+    return store_statement(engine, workspace_id, read_statement_file(path), actor=actor, progress=progress)
+
+
+def store_statement(
+    engine: Engine, workspace_id: int, file: StatementFile, *, actor: str, progress: Progress = no_progress
+) -> StatementImport:
+    """Store a statement read by ``read_statement_file``, in one database transaction, then match; see above."""
+    statement = file.statement
     with session_scope(engine) as session:
         workspace = lock_workspace(session, workspace_id)
         batch = ImportBatchRecord(
             workspace_id=workspace_id,
             kind=ImportKind.STATEMENT,
-            filename=path.name,
-            sha256=hashlib.sha256(data).hexdigest(),
+            filename=file.name,
+            sha256=file.sha256,
             format=statement.format,
             row_count=len(statement.transactions),
             new_count=0,
@@ -62,7 +85,7 @@ def import_statement(
         session.add(batch)
         session.flush()
         assert batch.id is not None
-        new = _store_new(session, workspace_id, batch.id, statement.transactions, keys, progress)
+        new = _store_new(session, workspace_id, batch.id, statement.transactions, progress)
         batch.new_count = new
         outcome = run_matching(session, workspace, progress=progress)
         audit(
@@ -72,37 +95,41 @@ def import_statement(
             "statement.imported",
             "import_batch",
             batch.id,
-            filename=path.name,
+            filename=file.name,
             format=statement.format,
             rows=len(statement.transactions),
             new=new,
         )
-    return StatementImport(path.name, statement.format, len(statement.transactions), new, outcome)
+    return StatementImport(file.name, statement.format, len(statement.transactions), new, outcome)
 
 
 def _store_new(
-    session: Session,
-    workspace_id: int,
-    batch_id: int,
-    transactions: tuple[Transaction, ...],
-    keys: list[str],
-    progress: Progress,
+    session: Session, workspace_id: int, batch_id: int, transactions: tuple[Transaction, ...], progress: Progress
 ) -> int:
+    keyed = list(zip(transactions, dedupe_keys(transactions), content_keys(transactions), strict=True))
     accounts: dict[tuple[str, str], int] = {}
-    by_account: dict[int, list[tuple[Transaction, str]]] = {}
-    for tx, key in zip(transactions, keys, strict=True):
+    by_account: dict[int, list[tuple[Transaction, str, str]]] = {}
+    for tx, key, content in keyed:
         account = ("".join(tx.account_iban.split()).upper(), tx.currency)
         if account not in accounts:
             accounts[account] = _account_id(session, workspace_id, *account)
-        by_account.setdefault(accounts[account], []).append((tx, key))
+        by_account.setdefault(accounts[account], []).append((tx, key, content))
     stored = 0
     for account_id, items in by_account.items():
-        known = _known_keys(session, account_id, [key for _, key in items])
+        # A bank id seen before on another transaction (banks reuse them) is told apart by content.
+        keys = [key.partition("~")[0] for _, key, _ in items]
+        keys += [_told_apart(key, content) for _, key, content in items if key.startswith("bank:")]
+        known = _stored(session, account_id, keys)
         rows: list[dict[str, Any]] = []
-        for tx, key in items:
-            if key in known:
+        for tx, key, content in items:
+            if key.startswith("bank:"):
+                base, apart = key.partition("~")[0], _told_apart(key, content)
+                if known.get(base) == (tx.booking_date, tx.amount) or apart in known:
+                    continue
+                key = base if base not in known else apart
+            elif key in known:
                 continue
-            known.add(key)
+            known[key] = (tx.booking_date, tx.amount)
             rows.append(
                 {
                     **transaction_values(tx),
@@ -120,27 +147,36 @@ def _store_new(
     return stored
 
 
+def _told_apart(key: str, content: str) -> str:
+    return f"{key.partition('~')[0]}~{content}"
+
+
 def _account_id(session: Session, workspace_id: int, iban: str, currency: str) -> int:
+    # The same account reads "HU42 1177 …" in one export and "11773016-…" in another: compare their keys.
     query = select(BankAccountRecord).where(
-        col(BankAccountRecord.workspace_id) == workspace_id,
-        col(BankAccountRecord.iban) == iban,
-        col(BankAccountRecord.currency) == currency,
+        col(BankAccountRecord.workspace_id) == workspace_id, col(BankAccountRecord.currency) == currency
     )
-    account = session.exec(query).first()
-    if account is None:
-        account = BankAccountRecord(workspace_id=workspace_id, iban=iban, currency=currency)
-        session.add(account)
-        session.flush()
+    wanted = account_key(iban) or iban
+    for account in session.exec(query):
+        if (account_key(account.iban) or account.iban) == wanted and account.id is not None:
+            return account.id
+    account = BankAccountRecord(workspace_id=workspace_id, iban=iban, currency=currency)
+    session.add(account)
+    session.flush()
     assert account.id is not None
     return account.id
 
 
-def _known_keys(session: Session, account_id: int, keys: list[str]) -> set[str]:
-    known: set[str] = set()
+def _stored(session: Session, account_id: int, keys: list[str]) -> dict[str, tuple[date, Decimal]]:
+    """Return the booking date and amount stored under each of ``keys`` that is stored."""
+    found: dict[str, tuple[date, Decimal]] = {}
     for start in range(0, len(keys), 900):
-        query = select_rows(col(BankTransactionRecord.dedupe_key)).where(
+        query = select_rows(
+            col(BankTransactionRecord.dedupe_key), col(BankTransactionRecord.booking_date),
+            col(BankTransactionRecord.amount),
+        ).where(
             col(BankTransactionRecord.bank_account_id) == account_id,
             col(BankTransactionRecord.dedupe_key).in_(keys[start : start + 900]),
-        )
-        known.update(session.execute(query).scalars())
-    return known
+        )  # fmt: skip
+        found.update({key: (booked, amount) for key, booked, amount in session.execute(query)})
+    return found

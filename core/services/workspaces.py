@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.errors import ReconciliationError
-from core.persistence.tables import Language, WorkspaceRecord
+from core.persistence.tables import Language, WorkspaceRecord, utcnow
 
 DEFAULT_SLUG = "default"
 
@@ -19,12 +20,27 @@ def ensure_workspace(
     currency: str = "HUF",
     language: Language = Language.EN,
 ) -> WorkspaceRecord:
-    """Return the workspace ``slug``, creating it with the given settings when it does not exist yet."""
-    workspace = session.exec(select(WorkspaceRecord).where(WorkspaceRecord.slug == slug)).first()
+    """Return the workspace ``slug``, creating it with the given settings when it does not exist yet.
+
+    Two processes creating the same workspace at once both get the one row.
+    """
+    query = select(WorkspaceRecord).where(col(WorkspaceRecord.slug) == slug)
+    workspace = session.exec(query).first()
     if workspace is None:
-        workspace = WorkspaceRecord(slug=slug, name=name or slug, country=country, currency=currency, language=language)
-        session.add(workspace)
-        session.flush()
+        values = {
+            "slug": slug,
+            "name": name or slug,
+            "country": country,
+            "currency": currency,
+            "language": language,
+            "timezone": "Europe/Budapest",
+            "auto_match": True,
+            "created_at": utcnow(),
+        }
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WorkspaceRecord)
+        session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["slug"]))
+        workspace = session.exec(query).one()
     return workspace
 
 

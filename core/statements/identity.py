@@ -44,18 +44,22 @@ def content_keys(transactions: Iterable[Transaction]) -> list[str]:
 
 
 def dedupe_keys(transactions: Sequence[Transaction]) -> list[str]:
-    """Return the key under which each transaction is stored once per bank account."""
+    """Return the key under which each transaction is stored once per bank account.
+
+    ``bank:<id>`` when the bank gave an id; a repeat of that id within the file
+    is another transaction (banks reuse ids, ERPNext #50213), keyed
+    ``bank:<id>~<content key>``. Without an id, ``content:<content key>``.
+    """
     content = content_keys(transactions)
-    # Some banks reuse their ids (ERPNext #50213); a repeat within one file is a different transaction.
-    seen: Counter[str] = Counter()
+    used: set[str] = set()
     keys = []
     for t, c in zip(transactions, content, strict=True):
         if not t.bank_id:
             keys.append(f"content:{c}")
             continue
-        seen[t.bank_id] += 1
-        n = seen[t.bank_id]
-        keys.append(f"bank:{t.bank_id}" if n == 1 else f"bank:{t.bank_id}#{n}")
+        key = f"bank:{t.bank_id}"
+        keys.append(key if key not in used else f"{key}~{c}")
+        used.add(key)
     return keys
 
 

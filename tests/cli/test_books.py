@@ -55,7 +55,7 @@ def test_import_report_pair_unpair_ignore(books: str, capsys: pytest.CaptureFixt
     code, out, _ = run(capsys, "unpair", "4")
     assert code == 0 and len(out.splitlines()) == 2
     code, _, err = run(capsys, "unpair", "4")
-    assert code == 1 and err == "reconbot: transaction 4 has no pairing to undo\n"
+    assert code == 1 and err == "reconbot: transaction KH250306004 has no pairing to undo\n"
     assert run(capsys, "ignore", "10")[0] == 0
     code, out, _ = run(capsys, "report")
     assert "8 paired, 2 to check, 2 open, 1 set aside" in out
@@ -81,3 +81,23 @@ def test_quick_start_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "reconbot.sqlite3").is_file()
     assert "8 paired automatically" in done.stdout
+
+
+def test_ids_are_checked_and_set_aside_can_be_undone(books: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "demo")
+    with pytest.raises(SystemExit) as bad:
+        main(["pair", "99999999999999999999", "E-KERT-2025-14"])
+    assert bad.value.code == 2 and "is not an id" in capsys.readouterr().err
+    code, _, err = run(capsys, "ignore", "11")
+    assert code == 1 and "there is no transaction 11" in err  # the demo has a workspace of its own
+    assert run(capsys, "--workspace", "demo", "ignore", "11")[0] == 0
+    code, out, _ = run(capsys, "--workspace", "demo", "unignore", "11")
+    assert (code, out) == (0, "brought transaction 11 back\n")
+
+
+def test_a_bad_file_among_several_imports_none(books: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.csv"
+    code, out, err = run(capsys, "import", str(SAMPLES / "demo_statement.xml"), str(missing))
+    assert code == 2 and out == "" and "missing.csv" in err
+    code, out, _ = run(capsys, "report")
+    assert "0 paired, 0 to check, 0 open" in out

@@ -14,6 +14,7 @@ from core.errors import InputError
 from core.persistence.tables import (
     AllocationRecord,
     AuditEventRecord,
+    BankAccountRecord,
     BankTransactionRecord,
     ImportBatchRecord,
     InvoiceRecord,
@@ -168,3 +169,88 @@ def test_updated_invoice_keeps_what_reconbot_paid(engine: Engine, workspace_id: 
     )
     assert smaller.kept_paid == 1
     assert invoice(engine, "A-2025-1").status is InvoiceStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            "A-2025-1,issued,invoice,Alfa Kft.,,,,2025-03-01,2025-03-10,300,HUF,0,issued",
+            "the gross amount falls to 300",
+        ),
+        ("A-2025-1,issued,invoice,Alfa Kft.,,,,2025-03-01,2025-03-10,1000,EUR,0,issued", "the currency changes to EUR"),
+        ("A-2025-1,issued,invoice,Alfa Kft.,,,,2025-03-01,2025-03-10,1000,HUF,0,cancelled", "it is cancelled"),
+    ],
+)
+def test_an_update_that_would_strand_reconbots_pairings_is_refused(
+    engine: Engine, workspace_id: int, write: Write, change: str, message: str
+) -> None:
+    row = "A-2025-1,issued,invoice,Alfa Kft.,,,,2025-03-01,2025-03-10,1000,HUF,0,issued\n"
+    import_invoices(engine, workspace_id, write("i.csv", INVOICES_HEADER + row), actor="test")
+    import_statement(
+        engine, workspace_id, write("s.csv", STATEMENT_HEADER + "T,2025-03-04,,400,HUF,A,,A-2025-1,\n"), actor="test"
+    )
+    other = "B-2025-1,issued,invoice,Béta Kft.,,,,2025-03-01,2025-03-10,500,HUF,0,issued\n"
+    with pytest.raises(InputError) as refused:
+        import_invoices(engine, workspace_id, write("j.csv", INVOICES_HEADER + other + change + "\n"), actor="test")
+    assert str(refused.value) == (
+        f"j.csv: line 3: A-2025-1: {message}, but reconbot paired 400 HUF of payments "
+        "with it; undo those pairings first"
+    )
+    stored = invoice(engine, "A-2025-1")
+    assert (stored.gross, stored.currency, stored.status) == (Decimal("1000"), "HUF", InvoiceStatus.PARTIALLY_PAID)
+    assert count(engine, InvoiceRecord) == 1  # B-2025-1 of the refused file was not stored either
+
+
+def test_a_payment_the_invoicing_system_knows_of_is_kept(engine: Engine, workspace_id: int, write: Write) -> None:
+    # reconbot paired 400 from the bank; the owner then recorded the rest, paid in cash, in the invoicing system.
+    row = "A-2025-1,issued,invoice,Alfa Kft.,,,,2025-03-01,2025-03-10,1000,HUF,{paid},{status}\n"
+    import_invoices(engine, workspace_id, write("i.csv", INVOICES_HEADER + row.format(paid=0, status="")), actor="test")
+    import_statement(
+        engine, workspace_id, write("s.csv", STATEMENT_HEADER + "T,2025-03-04,,400,HUF,A,,A-2025-1,\n"), actor="test"
+    )
+    import_invoices(
+        engine, workspace_id, write("j.csv", INVOICES_HEADER + row.format(paid=1000, status="paid")), actor="test"
+    )
+    assert invoice(engine, "A-2025-1").status is InvoiceStatus.PAID
+
+
+def test_a_bank_id_reused_for_another_transaction_keeps_both(engine: Engine, workspace_id: int, write: Write) -> None:
+    first = "REF1,2025-03-03,,5000,HUF,KISS ANNA,,ebéd,\n"
+    again = "REF1,2025-04-07,,8800,HUF,NAGY BELA,,bérlet,\n"  # the bank gave the same id to another payment
+    import_statement(engine, workspace_id, write("a.csv", STATEMENT_HEADER + first), actor="t")
+    assert import_statement(engine, workspace_id, write("b.csv", STATEMENT_HEADER + again), actor="t").new == 1
+    assert import_statement(engine, workspace_id, write("c.csv", STATEMENT_HEADER + first + again), actor="t").new == 0
+    assert count(engine, BankTransactionRecord) == 2
+
+
+def test_one_account_written_two_ways_is_one_account(engine: Engine, workspace_id: int, write: Write) -> None:
+    def camt(account: str, ref: str) -> str:
+        return (
+            '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+            "<GrpHdr><MsgId>1</MsgId><CreDtTm>2025-03-04T10:00:00</CreDtTm></GrpHdr><Stmt><Id>1</Id>"
+            f"<CreDtTm>2025-03-04T10:00:00</CreDtTm><Acct><Id>{account}</Id></Acct><Ntry>"
+            '<Amt Ccy="HUF">100</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2025-03-03</Dt></BookgDt>'
+            f"<AcctSvcrRef>{ref}</AcctSvcrRef></Ntry></Stmt></BkToCstmrStmt></Document>"
+        )
+
+    iban = "<IBAN>HU42117730161111101800000000</IBAN>"
+    domestic = "<Othr><Id>11773016-11111018</Id></Othr>"
+    import_statement(engine, workspace_id, write("a.xml", camt(iban, "R1")), actor="t")
+    assert import_statement(engine, workspace_id, write("b.xml", camt(domestic, "R1")), actor="t").new == 0
+    assert count(engine, BankAccountRecord) == 1
+
+
+def test_every_automatic_allocation_is_audited_by_its_id(engine: Engine, workspace_id: int) -> None:
+    from sqlmodel import select
+
+    from core.persistence.database import session_scope
+
+    import_demo(engine, workspace_id)
+    with session_scope(engine) as session:
+        allocation_ids = set(session.exec(select(AllocationRecord.id)))
+        audited = {
+            e.data["allocation_id"]
+            for e in session.exec(select(AuditEventRecord).where(AuditEventRecord.action == "allocation.created"))
+        }
+    assert allocation_ids == audited and len(audited) == 8

@@ -217,3 +217,98 @@ def test_two_people_pressing_at_once_pair_once(engine: Engine, demo: int) -> Non
         ).all()
     assert len(live) == 1
     assert invoice(engine, "E-KERT-2025-14").paid_amount == Decimal("89900")
+
+
+def test_undoing_a_mistaken_pairing_forgets_what_it_taught(engine: Engine, workspace_id: int, write: Write) -> None:
+    invoices = "".join(
+        f"A-2025-{n},issued,invoice,Alfa Kft.,12121212-2-12,,,2025-03-0{n},,{amount},HUF,,\n"
+        for n, amount in ((1, 12000), (2, 7000))
+    )
+    import_invoices(engine, workspace_id, write("i.csv", INVOICES_HEADER + invoices), actor="t")
+    payout = "T1,2025-03-05,,12000,HUF,BARION PAYMENT ZRT,HU93116000060000000012345676,kifizetés,\n"
+    import_statement(engine, workspace_id, write("a.csv", STATEMENT_HEADER + payout), actor="t")
+    [mistake] = pair(
+        engine, workspace_id, transaction_id=tx_id(engine, "T1"), invoice_ids=[inv_id(engine, "A-2025-1")], actor="x"
+    )
+    unpair(engine, workspace_id, allocation_id=mistake.allocation_id, actor="x")
+    assert count(engine, PayerAliasRecord) == 0
+    later = "T2,2025-03-20,,7000,HUF,BARION PAYMENT ZRT,HU93116000060000000012345676,kifizetés,\n"
+    import_statement(engine, workspace_id, write("b.csv", STATEMENT_HEADER + later), actor="t")
+    assert live_allocations(engine, tx_id(engine, "T2")) == []
+
+
+def test_a_double_click_with_amounts_books_once(engine: Engine, demo: int) -> None:
+    tx, target = tx_id(engine, "KH250313011"), inv_id(engine, "E-KERT-2025-14")
+    seen = transaction(engine, "KH250313011").allocated
+    pair(
+        engine,
+        demo,
+        transaction_id=tx,
+        invoice_ids=[target],
+        actor="x",
+        amounts=[Decimal("40000")],
+        expected_allocated=seen,
+    )
+    with pytest.raises(ReconciliationError, match=r"was paired meanwhile \(by x\)"):
+        pair(
+            engine,
+            demo,
+            transaction_id=tx,
+            invoice_ids=[target],
+            actor="x",
+            amounts=[Decimal("40000")],
+            expected_allocated=seen,
+        )
+    assert live_allocations(engine, tx) == [("E-KERT-2025-14", Decimal("40000"), "manual")]
+
+
+def test_the_event_names_each_invoice_with_its_own_open_amount(engine: Engine, demo: int) -> None:
+    from core.persistence.tables import OutboxEventRecord
+
+    # Named last-due first: the money still goes to the one due first (E-KERT-2025-15, 60 000 open).
+    tx = tx_id(engine, "KH250306004")
+    pair(
+        engine,
+        demo,
+        transaction_id=tx,
+        invoice_ids=[inv_id(engine, "E-KERT-2025-17"), inv_id(engine, "E-KERT-2025-15")],
+        actor="x",
+    )
+    with session_scope(engine) as session:
+        event = session.exec(select(OutboxEventRecord).where(col(OutboxEventRecord.dedupe_key).startswith("paired:")))
+        payload = event.one().payload
+    assert {(a["invoice_number"], a["amount"], a["open_after"]) for a in payload["allocations"]} == {
+        ("E-KERT-2025-15", "60000", "0"),
+        ("E-KERT-2025-17", "30000.00", "40000.00"),
+    }
+
+
+def test_unpair_a_transaction_undoes_all_its_pairings_at_once(engine: Engine, demo: int) -> None:
+    from core.services.pairing import unpair_transaction
+
+    tx = tx_id(engine, "KH250306004")
+    pair(
+        engine,
+        demo,
+        transaction_id=tx,
+        invoice_ids=[inv_id(engine, "E-KERT-2025-15"), inv_id(engine, "E-KERT-2025-16")],
+        actor="x",
+    )
+    undone = unpair_transaction(engine, demo, transaction_id=tx, actor="y")
+    assert sorted(b.invoice_number for b in undone) == ["E-KERT-2025-15", "E-KERT-2025-16"]
+    assert live_allocations(engine, tx) == []
+    assert transaction(engine, "KH250306004").status is TransactionStatus.SUGGESTED
+    with pytest.raises(ReconciliationError, match="has no pairing to undo"):
+        unpair_transaction(engine, demo, transaction_id=tx, actor="y")
+
+
+def test_a_transaction_set_aside_can_be_brought_back(engine: Engine, demo: int) -> None:
+    from core.services.pairing import unignore
+
+    tx = tx_id(engine, "KH250313011")
+    ignore(engine, demo, transaction_id=tx, actor="x")
+    unignore(engine, demo, transaction_id=tx, actor="y")
+    back = transaction(engine, "KH250313011")
+    assert back.status is TransactionStatus.SUGGESTED and back.ignored_by is None
+    with pytest.raises(ReconciliationError, match="was not set aside"):
+        unignore(engine, demo, transaction_id=tx, actor="y")
