@@ -23,8 +23,12 @@ _LEGAL_WORDS = frozenset(
 # Words that say nothing about who someone is: conjunctions, titles, addresses.
 _STOP_WORDS = frozenset("ES AND I UND DR IFJ ID OZV PROF MGR INZ UL UTCA UT TER KRT ALEJA AL OS PL".split())
 _NOT_NAME = _LEGAL_WORDS | _STOP_WORDS
+# A legal form's word cut short by a bank ("FELELOS", "ODPOWIEDZIAL"): its proper prefixes of three letters or more.
+_LEGAL_PREFIXES = {w[:n]: True for w in _LEGAL_WORDS for n in range(3, len(w))}
 # Where an address starts: a street word (ul., utca, út, aleja, körút, tér…) or a postcode, Polish
 # (31-234) or Hungarian (four digits before the town).
+# The shortest name field among banks' formats (German MT940 subfields) is 27 characters.
+_SHORTEST_CUT = 27
 _ADDRESS = re.compile(r"\b(?:UL|UTCA|UT|ALEJA|AL|OS|PL|KRT|KORUT|TER)\b\.?\s|\b\d\d-\d\d\d\b|\b\d{4}\s+[A-Z]")
 
 
@@ -35,13 +39,35 @@ def name_tokens(name: str) -> frozenset[str]:
     ``"Kovács és Társa Kft."`` and ``"KOVACS ES TARSA KORLATOLT FELELOSSEGU TARSASAG"`` give the
     same set; a set also ignores person-name order (``Jan Nowak`` / ``NOWAK JAN``).
     """
-    folded = fold(name)
+    printed = _name_part(name)
+    words = _NON_ALNUM.sub(" ", printed).split()
+    if len(printed) >= _SHORTEST_CUT and words and _LEGAL_PREFIXES.get(words[-1], False):
+        words.pop()  # "KOVACS ES TARSA KORLATOLT FELELOS": a legal form cut at the field's end
+    return frozenset(w for w in words if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME)
+
+
+@lru_cache(maxsize=65536)
+def cut_word(name: str) -> str:
+    """Return the last word of a name long enough to have been cut at a bank's field limit, else ``""``.
+
+    Banks cut names at 27 to 140 characters, mid-word: ``KERTESZETI ES EPITOIPARI SZOLGALTA``.
+    A shorter name, or a word before the last, was printed whole (``NOWAK JUSTYNA`` is not Nowakowska).
+    """
+    printed = _name_part(name)
+    if len(printed) < _SHORTEST_CUT:
+        return ""
+    words = _NON_ALNUM.sub(" ", printed).split()
+    last = words[-1] if words else ""
+    return last if last in name_tokens(name) else ""
+
+
+def _name_part(name: str) -> str:
+    """Return a name as printed, folded, without an address the bank appended."""
+    folded = fold(name).strip()
     address = _ADDRESS.search(folded)
     if address and address.start() > 0:
-        folded = folded[: address.start()]  # banks append the payer's address to the name field
-    return frozenset(
-        w for w in _NON_ALNUM.sub(" ", folded).split() if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME
-    )
+        folded = folded[: address.start()].rstrip()  # banks append the payer's address to the name field
+    return folded
 
 
 @lru_cache(maxsize=65536)

@@ -359,6 +359,9 @@ class MatchingEngine:
         fit.teaches = True
         if exclude is not None:
             return fit, doubts
+        if payer.unique in self.partners.several_names:
+            # Which of the names paid is a person's call; the amount alone fits any of them.
+            return None, [*doubts, reasons.several_names(self.partners.names[payer.unique])]
         return (fit, doubts) if len(unique) == 1 else (None, doubts)
 
     def _propose_by_amount_alone(self, case: _Case) -> None:

@@ -8,7 +8,7 @@ from enum import IntEnum
 from itertools import combinations
 
 from core.domain import Invoice
-from core.parties import account_key, name_tokens, tax_key
+from core.parties import account_key, cut_word, name_tokens, tax_key
 
 _MAX_NAME_WORDS = 7  # a bank's name field with an address rarely has more; bounds the subsets tried
 
@@ -67,8 +67,11 @@ class PartnerDirectory:
         self._by_name: dict[frozenset[str], set[int]] = {}
         self._by_account: dict[str, set[int]] = {}
         self._learned: set[str] = set()  # account keys known from pairings rather than from invoices
-        self._by_words: dict[frozenset[str], Payer] = {}
+        self._by_words: dict[tuple[frozenset[str], str], Payer] = {}
         self._untaxed: dict[frozenset[str], int] = {}  # the partner of a name's invoices without tax id
+        # Partners whose tax id is on invoices of unrelated names: a renamed company, a Hungarian VAT
+        # group's number, or a tax id typed on the wrong customer. Their open invoices need a person.
+        self.several_names: set[int] = set()
         # Partners with a tax id first, so that a name-only invoice finds its company whatever the order.
         self.of_invoice: list[int] = [-1] * len(invoices)
         for with_tax in (True, False):
@@ -86,9 +89,13 @@ class PartnerDirectory:
 
     def _partner(self, name: str, tax_id: str) -> int:
         tax = tax_key(tax_id)
-        if tax and tax in self._by_tax:
-            return self._by_tax[tax]
         tokens = name_tokens(name)
+        if tax and tax in self._by_tax:
+            partner = self._by_tax[tax]
+            known = self._tokens[partner]
+            if tokens and known and not (tokens <= known or known <= tokens):
+                self.several_names.add(partner)
+            return partner
         if not tax:
             same_name = self._by_name.get(tokens, set()) if tokens else set()
             if len(same_name) == 1:
@@ -155,13 +162,14 @@ class PartnerDirectory:
         words = name_tokens(name)
         if not words:
             return UNKNOWN
-        known = self._by_words.get(words)
+        key = (words, cut_word(name))
+        known = self._by_words.get(key)
         if known is None:
             # Names are fixed for the run (only accounts are learned), so each is looked up once.
-            known = self._by_words[words] = self._lookup_name(words)
+            known = self._by_words[key] = self._lookup_name(*key)
         return known
 
-    def _lookup_name(self, words: frozenset[str]) -> Payer:
+    def _lookup_name(self, words: frozenset[str], cut: str) -> Payer:
         exact = self._by_name.get(words)
         if exact:
             return Payer(frozenset(exact), PayerEvidence.NAME)
@@ -177,11 +185,10 @@ class PartnerDirectory:
                 rest = frozenset(subset)
                 if size < len(words):
                     within.update(self._by_name.get(rest, ()))
-                for cut in ordered:
-                    if len(cut) >= 5 and cut not in rest:
-                        for p in self._by_cut.get((rest, cut[:5]), ()):
-                            if next(iter(self._tokens[p] - rest)).startswith(cut):
-                                (whole if size + 1 == len(words) else within).add(p)
+                if len(cut) >= 5 and cut not in rest:
+                    for p in self._by_cut.get((rest, cut[:5]), ()):
+                        if next(iter(self._tokens[p] - rest)).startswith(cut):
+                            (whole if size + 1 == len(words) else within).add(p)
         if whole:
             return Payer(frozenset(whole), PayerEvidence.NAME if len(whole) == 1 else PayerEvidence.NAME_PARTIAL)
         if not within:

@@ -32,6 +32,7 @@ _TEMPLATES = {
     "payer_name": "the payer's name matches {partner}",
     "payer_name_partial": "the payer's name resembles {partner}",
     "payer_mismatch": "the payer is known as someone other than {partner}",
+    "payer_several_names": "the tax id of {partner} is on invoices of other names too",
     "payer_unknown": "the payer is not known, so the amount alone decides nothing",
     "already_paid": "quotes {number}, which is already paid: possibly paid twice",
     "cancelled_invoice": "quotes {number}, which is cancelled",
@@ -98,6 +99,10 @@ def payer(evidence: str, partner: str, learned: bool = False) -> Reason:
 
 def payer_mismatch(partner: str) -> Reason:
     return _reason("payer_mismatch", partner=partner)
+
+
+def several_names(partner: str) -> Reason:
+    return _reason("payer_several_names", partner=partner)
 
 
 ONLY_COMBINATION = Reason("amount_unique")
