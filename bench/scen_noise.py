@@ -100,24 +100,7 @@ def _quoting_settled(ctx: Ctx, pool: str, scenario: str, flags: list[str]) -> Tx
     # Otherwise the payer's other open invoices might fit the amount, and the truth would be one of them.
     if group is None or count_subsets((i.open for i in group), amount, cap=1) != 0:
         return None
-    p = ctx.partner(inv)
-    built = ctx.ref_text([inv], texts.SINGLE, who=ctx.short_name(p))
-    if built is None:
-        return None
-    inv.retired = True
-    who = ctx.payer(p)
-    return Txn(
-        amount * inv.flow,
-        inv.currency,
-        who[0],
-        who[1],
-        built[0],
-        built[1],
-        NOISE,
-        scenario,
-        flags=flags,
-        variant=built[2],
-    )
+    return _quoting(ctx, inv, amount, scenario, flags)
 
 
 def already_paid(ctx: Ctx) -> Txn | None:
@@ -155,6 +138,11 @@ def _repeat(ctx: Ctx, inv: Inv, amount: Decimal, seed: str) -> Txn | None:
     group = ctx.ledger.small_group(inv)
     if inv.open > 0 or group is None or count_subsets((i.open for i in group), amount, cap=1) != 0:
         return None
+    return _quoting(ctx, inv, amount, "duplicate_in_statement", [ALREADY_PAID], seed)
+
+
+def _quoting(ctx: Ctx, inv: Inv, amount: Decimal, scenario: str, flags: list[str], depends_on: str = "") -> Txn | None:
+    """Return a payment of ``amount`` from ``inv``'s partner quoting ``inv`` (already settled), or None."""
     p = ctx.partner(inv)
     built = ctx.ref_text([inv], texts.SINGLE, who=ctx.short_name(p))
     if built is None:
@@ -169,10 +157,10 @@ def _repeat(ctx: Ctx, inv: Inv, amount: Decimal, seed: str) -> Txn | None:
         built[0],
         built[1],
         NOISE,
-        "duplicate_in_statement",
-        flags=[ALREADY_PAID],
+        scenario,
+        flags=flags,
         variant=built[2],
-        depends_on=seed,
+        depends_on=depends_on,
     )
 
 
