@@ -15,6 +15,9 @@ from typing import Any
 from core.money import ZERO
 from core.parties import name_tokens, tax_key
 
+# The workspace of a single-business install, used when no other is named.
+DEFAULT_WORKSPACE = "default"
+
 
 class Direction(StrEnum):
     """Whether we issued the invoice (a customer owes us) or received it (we owe a supplier)."""

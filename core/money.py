@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 
 from babel import Locale
@@ -13,6 +13,7 @@ ZERO = Decimal(0)
 
 _DOT_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+_PLAIN_AMOUNT = re.compile(r"\d+(\.\d+)?")
 
 
 @cache
@@ -66,12 +67,9 @@ def parse_local_amount(text: str) -> Decimal:
             integer, fraction = text, ""
         integer = integer.replace(",", "").replace(".", "")
         text = f"{integer}.{fraction}" if fraction else integer
-    try:
-        if not re.fullmatch(r"\d+(\.\d+)?", text):
-            raise InvalidOperation
-        return Decimal(sign + text)
-    except InvalidOperation:
-        raise ValueError(f"{raw.strip()!r} is not an amount") from None
+    if not _PLAIN_AMOUNT.fullmatch(text):
+        raise ValueError(f"{raw.strip()!r} is not an amount")
+    return Decimal(sign + text)
 
 
 def to_minor_units(amount: Decimal, exponent: int = 2) -> int | None:

@@ -24,11 +24,11 @@ _LEGAL_WORDS = frozenset(
 _STOP_WORDS = frozenset("ES AND I UND DR IFJ ID OZV PROF MGR INZ UL UTCA UT TER KRT ALEJA AL OS PL".split())
 _NOT_NAME = _LEGAL_WORDS | _STOP_WORDS
 # A legal form's word cut short by a bank ("FELELOS", "ODPOWIEDZIAL"): its proper prefixes of three letters or more.
-_LEGAL_PREFIXES = {w[:n]: True for w in _LEGAL_WORDS for n in range(3, len(w))}
-# Where an address starts: a street word (ul., utca, út, aleja, körút, tér…) or a postcode, Polish
-# (31-234) or Hungarian (four digits before the town).
+_LEGAL_PREFIXES = frozenset(w[:n] for w in _LEGAL_WORDS for n in range(3, len(w)))
 # The shortest name field among banks' formats (German MT940 subfields) is 27 characters.
 _SHORTEST_CUT = 27
+# Where an address starts: a street word (ul., utca, út, aleja, körút, tér…) or a postcode, Polish
+# (31-234) or Hungarian (four digits before the town).
 _ADDRESS = re.compile(r"\b(?:UL|UTCA|UT|ALEJA|AL|OS|PL|KRT|KORUT|TER)\b\.?\s|\b\d\d-\d\d\d\b|\b\d{4}\s+[A-Z]")
 
 
@@ -41,7 +41,7 @@ def name_tokens(name: str) -> frozenset[str]:
     """
     printed = _name_part(name)
     words = _NON_ALNUM.sub(" ", printed).split()
-    if len(printed) >= _SHORTEST_CUT and words and _LEGAL_PREFIXES.get(words[-1], False):
+    if len(printed) >= _SHORTEST_CUT and words and words[-1] in _LEGAL_PREFIXES:
         words.pop()  # "KOVACS ES TARSA KORLATOLT FELELOS": a legal form cut at the field's end
     return frozenset(w for w in words if len(w) > 1 and not w.isdigit() and w not in _NOT_NAME)
 
@@ -85,10 +85,8 @@ def account_key(iban: str) -> str:
         text = text[4:]  # HU + check digits + the domestic (giro) number
     elif text[:2] == "PL" and text[2:].isdigit():
         text = text[2:]  # the Polish NRB keeps the check digits
-    if text.isdigit():
-        if len(text) == 24 and text.endswith("00000000"):
-            return text[:16]
-        return text
+    if len(text) == 24 and text.isdigit() and text.endswith("00000000"):
+        return text[:16]
     return text
 
 

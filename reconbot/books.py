@@ -1,4 +1,7 @@
-"""Commands on the workspace's stored books: import, report, pair, unpair, set aside, the demo."""
+"""Commands on the workspace's stored books: import, report, pair, unpair, set aside, the demo.
+
+Their arguments are in ``reconbot.books_parser``, which imports this module only when one runs.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from importlib import resources
-from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from core.errors import ReconciliationError
-from core.money import parse_dot_amount
 from core.persistence.database import create_engine_for, session_scope
 from core.persistence.schema import current_revision, upgrade
 from core.persistence.tables import InvoiceRecord, Language, WorkspaceRecord
@@ -24,68 +25,13 @@ from core.services.matching_run import MatchingOutcome
 from core.services.overview import Overview, overview
 from core.services.pairing import ignore, pair, unignore, unpair_transaction
 from core.services.statement_import import StatementImport, import_statement, read_statement_file, store_statement
-from core.services.workspaces import DEFAULT_SLUG, ensure_workspace
+from core.services.workspaces import ensure_workspace
 from core.settings import database_url, redacted_url
-from core.statements import FORMATS
 from reconbot.output import user_locale
 from reconbot.progress import terminal_progress
 from reconbot.tables import OpenRow, PaymentRow, write_tables
 
 DEMO_SLUG = "demo"
-_MAX_ID = 2**63 - 1
-
-
-def row_id(text: str) -> int:
-    """Return a transaction or invoice id typed on the command line; argparse reports a bad one."""
-    if not text.isdigit() or not 0 < int(text) <= _MAX_ID:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a positive whole number)")
-    return int(text)
-
-
-DEFAULT_WORKSPACE = DEFAULT_SLUG
-
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the database commands to the command line."""
-    p = sub.add_parser("import", help="import bank statements into the workspace and match them")
-    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help=f"statement files ({', '.join(FORMATS)})")
-    p.set_defaults(run=import_files)
-
-    invoices = sub.add_parser("invoices", help="invoice commands").add_subparsers(dest="what", required=True)
-    p = invoices.add_parser("import", help="import an INVOICES.csv export into the workspace and match")
-    p.add_argument("file", type=Path, metavar="INVOICES.csv")
-    p.set_defaults(run=import_invoice_file)
-
-    sub.add_parser("report", help="show who paid what, what to check and what is still open").set_defaults(run=report)
-
-    p = sub.add_parser("pair", help="pair a transaction with invoices (ids and numbers as `report` shows them)")
-    p.add_argument("transaction", type=row_id)
-    p.add_argument("invoices", nargs="+", metavar="INVOICE")
-    p.add_argument(
-        "--amount",
-        action="append",
-        type=parse_dot_amount,
-        metavar="AMOUNT",
-        help="how much goes to each invoice, in order (default: the due first, up to its open amount)",
-    )
-    p.set_defaults(run=pair_command)
-
-    p = sub.add_parser("unpair", help="undo the pairings of a transaction")
-    p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=unpair_command)
-
-    p = sub.add_parser("ignore", help="set a transaction aside as no invoice payment (fee, salary, own transfer)")
-    p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=ignore_command)
-
-    p = sub.add_parser("unignore", help="bring a transaction that was set aside back to matching")
-    p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=unignore_command)
-
-    db = sub.add_parser("db", help="database commands").add_subparsers(dest="what", required=True)
-    db.add_parser("upgrade", help="create or migrate the database to this version").set_defaults(run=db_upgrade)
-
-    sub.add_parser("demo", help="import a sample statement and invoice list and show the result").set_defaults(run=demo)
 
 
 @contextmanager

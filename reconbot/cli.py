@@ -12,10 +12,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import OperationalError
-
+from core.domain import DEFAULT_WORKSPACE
 from core.errors import InputError, ReconciliationError
-from reconbot import books, files
+from reconbot import books_parser, files
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -25,13 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reconbot", description="Who paid which invoice, from bank statements.")
     parser.add_argument(
         "--workspace",
-        default=books.DEFAULT_WORKSPACE,
+        default=DEFAULT_WORKSPACE,
         metavar="SLUG",
         help="the workspace (business) the database commands work on (default: %(default)s)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files.add_commands(sub)
-    books.add_commands(sub)
+    books_parser.add_commands(sub)
     return parser
 
 
@@ -53,12 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IsADirectoryError as exc:
         print(f"reconbot: {exc.filename}: is a folder, not a file", file=sys.stderr)
         return 2
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "unknown error"
-        if "locked" in reason:
-            reason = "it is busy with another reconbot's work; try again in a moment"
-        print(f"reconbot: cannot use the database: {reason}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -57,10 +57,9 @@ def write_tables(
     payments: Sequence[PaymentRow],
     still_open: Sequence[OpenRow],
     locale: str,
-    title: str = "Who paid what",
 ) -> None:
     """Print the payments, the invoices still open (at most 50) and a one-line summary; fits 80 columns."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title="Who paid what", title_justify="left")
     table.add_column("#", style="dim", no_wrap=True, max_width=12, overflow="ellipsis")
     table.add_column("Booked", no_wrap=True)
     table.add_column("Amount", justify="right", no_wrap=True)

@@ -93,7 +93,6 @@ class MatchingEngine:
         self.policy = policy or MatchPolicy()
         self.partners = PartnerDirectory(invoices, known_payers)
         self.ledger = Ledger(invoices, self.partners.of_invoice)
-        self._flow = [inv.flow_sign for inv in invoices]
         self.references = references or ReferenceIndex.of_numbers((inv.number, inv.order_number) for inv in invoices)
 
     def match_all(
@@ -136,7 +135,7 @@ class MatchingEngine:
             sign,
             remaining,
             payer,
-            Proposals(self.invoices, self.ledger, remaining, tx.currency, self.policy.fee_tolerance),
+            Proposals(self.ledger, remaining, tx.currency, self.policy.fee_tolerance),
         )
         self._gather_references(case)
         if case.refs:
@@ -164,7 +163,7 @@ class MatchingEngine:
         settled: set[int] = set()
         cancelled: set[int] = set()
         fields = reference_fields(tx.reference, tx.end_to_end_id, tx.structured_reference)
-        currency, sign, flow, invoices = tx.currency, case.sign, self._flow, self.invoices
+        currency, sign, flow, invoices = tx.currency, case.sign, self.ledger.flow, self.invoices
 
         def usable(i: int) -> int:
             if flow[i] != sign:
@@ -183,7 +182,7 @@ class MatchingEngine:
             open_ = [i for i in compatible if self.ledger.open[i] > ZERO]
             if not open_:
                 for i in compatible:
-                    (cancelled if self.invoices[i].status is InvoiceStatus.CANCELLED else settled).add(i)
+                    (cancelled if invoices[i].status is InvoiceStatus.CANCELLED else settled).add(i)
                 continue
             ambiguous = len(open_) > 1
             if ambiguous and case.payer.unique is not None:

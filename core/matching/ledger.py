@@ -20,6 +20,8 @@ class Ledger:
     def __init__(self, invoices: Sequence[Invoice], partner_of: Sequence[int]) -> None:
         self._invoices = invoices
         self.partner_of = partner_of
+        # +1 when settling the invoice brings money in, -1 when it sends money out.
+        self.flow: list[int] = [inv.flow_sign for inv in invoices]
         self.open: list[Decimal] = [inv.open_amount for inv in invoices]
         # The open amount in cents, for the subset-sum search; None when it has finer digits.
         self.open_cents: list[int | None] = [to_minor_units(amount) for amount in self.open]
@@ -28,7 +30,7 @@ class Ledger:
         self._by_amount: dict[tuple[str, int, Decimal], set[int]] = {}
         for i, inv in enumerate(invoices):
             if self.open[i] > ZERO:
-                sign = inv.flow_sign
+                sign = self.flow[i]
                 self._by_partner.setdefault((partner_of[i], sign, inv.currency), []).append(i)
                 self._by_amount.setdefault((inv.currency, sign, self.open[i]), set()).add(i)
         for opens in self._by_partner.values():
@@ -61,7 +63,7 @@ class Ledger:
         before = self.open[i]
         if amount <= ZERO or amount > before:
             raise ValueError(f"cannot allocate {amount} to {inv.number} with {before} open")
-        sign = inv.flow_sign
+        sign = self.flow[i]
         bucket = self._by_amount.get((inv.currency, sign, before))
         if bucket is not None:
             bucket.discard(i)

@@ -34,7 +34,6 @@ _MACHINE_ID = re.compile(r"(?<![A-Z0-9])(?:[A-Z]+[0-9]+[A-Z]+[0-9]+[A-Z]|[0-9]+[
 # In text, a digit run's leading zeros are simply not part of the segment ("0012" reads "12").
 _SEGMENT = re.compile(_MACHINE_ID.pattern + r"|[A-Z]+|[1-9][0-9]*|0(?![0-9])")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_YEAR = re.compile(r"(19|20)\d\d")
 _YEAR_ATOM = re.compile(r"(?<![0-9])0*(?:19|20)[0-9]{2}(?![0-9])")  # a year once leading zeros go
 _ZEROS_AND_ONES = str.maketrans("23456789", "11111111")
 
@@ -48,16 +47,14 @@ def segments(folded: str) -> list[str]:
     return _SEGMENT.findall(folded)
 
 
-def segment_spans(folded: str) -> tuple[list[str], list[int], list[int]]:
-    """Return the segments of folded text with the character position where each starts and ends."""
-    segs: list[str] = []
+def segment_spans(folded: str) -> tuple[list[int], list[int]]:
+    """Return the character positions where each segment of folded text starts and ends."""
     starts: list[int] = []
     ends: list[int] = []
     for m in _SEGMENT.finditer(folded):
-        segs.append(m[0])
         starts.append(m.start())
         ends.append(m.end())
-    return segs, starts, ends
+    return starts, ends
 
 
 # -- the plan for one shape -----------------------------------------------------------------------
@@ -75,7 +72,7 @@ class _Segment:
             # {n}: the n-th digit run without leading zeros; {count + n}: as written.
             self.template = f"{{{ordinal[group[0]]}}}" + "".join(f"{{{count + ordinal[j]}}}" for j in group[1:])
             self.length = len(first.lstrip("0") or "0") + sum(len(atoms[j]) for j in group[1:])
-            self.year = len(group) == 1 and bool(_YEAR.fullmatch(first.lstrip("0")))
+            self.year = len(group) == 1 and _is_year(first.lstrip("0"))
         else:
             self.template = "".join(atoms[j] for j in group)
             self.length = len(self.template)

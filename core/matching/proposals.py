@@ -65,10 +65,7 @@ class Proposal:
 class Proposals:
     """The candidates gathered for one transaction, one per distinct set of invoices."""
 
-    def __init__(
-        self, invoices: Sequence[Invoice], ledger: Ledger, remaining: Decimal, currency: str, fee_tolerance: Decimal
-    ) -> None:
-        self._invoices = invoices
+    def __init__(self, ledger: Ledger, remaining: Decimal, currency: str, fee_tolerance: Decimal) -> None:
         self._ledger = ledger
         self._remaining = remaining
         self._currency = currency
@@ -126,6 +123,3 @@ class Proposals:
             return (-p.points, self._ledger.age_key(p.allocations[0][0]) if p.allocations else (), len(p.invoices))
 
         return sorted(self._by_set.values(), key=rank)[:limit]
-
-    def __bool__(self) -> bool:
-        return bool(self._by_set)

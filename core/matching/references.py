@@ -109,7 +109,8 @@ class ReferenceIndex:
                 continue
             folded = fold(text)
             if "\n" in folded:
-                found = self._positioned(self._scan(folded.replace("\n", " ")), folded.replace("\n", " "))
+                flat = folded.replace("\n", " ")
+                found = self._positioned(self._scan(flat), flat)
                 found += self._across_lines(folded)
             else:
                 found = self._scan(folded)  # positions in segments are as good as in characters here
@@ -148,7 +149,7 @@ class ReferenceIndex:
         """Return ``found`` with segment positions turned into character positions in ``folded``."""
         if not found:
             return found
-        _, starts, ends = segment_spans(folded)
+        starts, ends = segment_spans(folded)
         return [(starts[start], ends[end - 1], entry, written) for start, end, entry, written in found]
 
     def _scan(self, folded: str) -> list[_Found]:

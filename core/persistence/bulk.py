@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import CursorResult, Table, bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from core.persistence.tables import Record
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = 900) -> Iterator[list[T]]:
+    """Yield ``values`` in lists of at most ``size``, for ``IN (...)`` queries over many values.
+
+    SQLite caps bound parameters per statement; 900 stays well inside every version's limit.
+    """
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def insert_unless_present(session: Session, record: type[Record], values: dict[str, Any], unique: list[str]) -> bool:
+    """Insert one row unless a row with the same ``unique`` columns exists; return True if it was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(record)
+    result = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=unique))
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def update_by_id(session: Session, record: type[Record], rows: Sequence[dict[str, Any]]) -> None:

@@ -13,23 +13,24 @@ from core.persistence.tables import BankTransactionRecord, InvoiceRecord
 
 # Columns read for matching: selected as plain rows, because building 200,000 ORM objects
 # only to turn them into dataclasses costs seconds.
-INVOICE_COLUMNS = (
-    col(InvoiceRecord.id),
-    col(InvoiceRecord.number),
-    col(InvoiceRecord.direction),
-    col(InvoiceRecord.kind),
-    col(InvoiceRecord.gross),
-    col(InvoiceRecord.currency),
-    col(InvoiceRecord.paid_amount),
-    col(InvoiceRecord.status),
-    col(InvoiceRecord.partner_name),
-    col(InvoiceRecord.partner_tax_id),
-    col(InvoiceRecord.partner_iban),
-    col(InvoiceRecord.partner_email),
-    col(InvoiceRecord.order_number),
-    col(InvoiceRecord.issue_date),
-    col(InvoiceRecord.due_date),
+_INVOICE_FIELDS = (
+    "id",
+    "number",
+    "direction",
+    "kind",
+    "gross",
+    "currency",
+    "paid_amount",
+    "status",
+    "partner_name",
+    "partner_tax_id",
+    "partner_iban",
+    "partner_email",
+    "order_number",
+    "issue_date",
+    "due_date",
 )
+INVOICE_COLUMNS = tuple(col(getattr(InvoiceRecord, name)) for name in _INVOICE_FIELDS)
 TRANSACTION_COLUMNS = (
     col(BankTransactionRecord.id),
     col(BankTransactionRecord.booking_date),
@@ -134,22 +135,3 @@ def transaction_values(tx: Transaction) -> dict[str, Any]:
 def invoice_from_record(record: InvoiceRecord) -> Invoice:
     """Return the domain invoice of a stored invoice."""
     return invoice_from_row([getattr(record, name) for name in _INVOICE_FIELDS])
-
-
-_INVOICE_FIELDS = (
-    "id",
-    "number",
-    "direction",
-    "kind",
-    "gross",
-    "currency",
-    "paid_amount",
-    "status",
-    "partner_name",
-    "partner_tax_id",
-    "partner_iban",
-    "partner_email",
-    "order_number",
-    "issue_date",
-    "due_date",
-)

@@ -7,12 +7,14 @@ re-runs happen: a second write is silently skipped.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CursorResult
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from core.domain import AllocationMethod
+from core.money import format_amount
+from core.persistence.bulk import insert_unless_present
 from core.persistence.tables import AuditEventRecord, OutboxEventRecord, new_uuid, utcnow
 
 
@@ -43,6 +45,32 @@ def audit(
     )
 
 
+def audit_allocation(
+    session: Session,
+    workspace_id: int,
+    actor: str,
+    *,
+    transaction_id: int,
+    invoice_id: int,
+    amount: Decimal,
+    method: AllocationMethod,
+    allocation_id: int,
+) -> None:
+    """Record that ``actor`` (a person or the engine) allocated ``amount`` of a transaction to an invoice."""
+    audit(
+        session,
+        workspace_id,
+        actor,
+        "allocation.created",
+        "bank_transaction",
+        transaction_id,
+        invoice_id=invoice_id,
+        amount=format_amount(amount),
+        method=method.value,
+        allocation_id=allocation_id,
+    )
+
+
 def emit(session: Session, workspace_id: int, kind: str, dedupe_key: str, payload: dict[str, Any]) -> bool:
     """Queue an event for delivery unless one with ``dedupe_key`` exists; return True if it was queued."""
     values = {
@@ -53,8 +81,4 @@ def emit(session: Session, workspace_id: int, kind: str, dedupe_key: str, payloa
         "payload": payload,
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxEventRecord)
-    statement = insert.values(**values).on_conflict_do_nothing(index_elements=["workspace_id", "dedupe_key"])
-    result = session.execute(statement)
-    return bool(cast(CursorResult[Any], result).rowcount)
+    return insert_unless_present(session, OutboxEventRecord, values, ["workspace_id", "dedupe_key"])

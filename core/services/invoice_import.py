@@ -16,13 +16,13 @@ from core.domain import Invoice, InvoiceStatus, status_for
 from core.errors import InputError
 from core.invoicing.csv_file import read_invoices
 from core.money import ZERO, format_amount
-from core.persistence.bulk import update_by_id
+from core.persistence.bulk import chunks, update_by_id
 from core.persistence.database import session_scope
 from core.persistence.mapping import invoice_values
 from core.persistence.tables import AllocationRecord, ImportBatchRecord, ImportKind, InvoiceRecord, utcnow
 from core.progress import Progress, no_progress
 from core.services.events import audit
-from core.services.matching_run import MatchingOutcome, run_matching
+from core.services.matching_run import MatchingOutcome, paid_part, run_matching
 from core.services.workspaces import lock_workspace
 
 SOURCE = "csv"
@@ -130,17 +130,15 @@ def _keeping_pairings(values: dict[str, Any], stored: _Paired, invoice: Invoice,
         raise refuse("it is cancelled")
     if abs(values["gross"]) < stored.allocated:
         raise refuse(f"the gross amount falls to {format_amount(values['gross'])}")
-    paid = max(abs(values["paid_amount"]), abs(stored.paid))
-    paid = paid if values["gross"] >= ZERO else -paid
+    paid = paid_part(values["gross"], max(abs(values["paid_amount"]), abs(stored.paid)))
     return {**values, "paid_amount": paid, "status": status_for(values["gross"], paid)}
 
 
 def _ids_by_key(session: Session, workspace_id: int, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 900):
+    for chunk in chunks(keys):
         query = select_rows(col(InvoiceRecord.natural_key), col(InvoiceRecord.id)).where(
-            col(InvoiceRecord.workspace_id) == workspace_id,
-            col(InvoiceRecord.natural_key).in_(keys[start : start + 900]),
+            col(InvoiceRecord.workspace_id) == workspace_id, col(InvoiceRecord.natural_key).in_(chunk)
         )
         found.update({key: invoice_id for key, invoice_id in session.execute(query)})
     return found
@@ -158,12 +156,12 @@ class _Paired:
 def _paired(session: Session, invoice_ids: list[int]) -> dict[int, _Paired]:
     """Return, for each of ``invoice_ids`` with live allocations, its stored paid amount, currency and allocations."""
     found: dict[int, _Paired] = {}
-    for start in range(0, len(invoice_ids), 900):
+    for chunk in chunks(invoice_ids):
         query = (
             select_rows(col(InvoiceRecord.id), col(InvoiceRecord.paid_amount), col(InvoiceRecord.currency),
                         col(AllocationRecord.amount))
             .join(AllocationRecord, col(AllocationRecord.invoice_id) == col(InvoiceRecord.id))
-            .where(col(InvoiceRecord.id).in_(invoice_ids[start : start + 900]),
+            .where(col(InvoiceRecord.id).in_(chunk),
                    col(AllocationRecord.undone_at).is_(None))
         )  # fmt: skip
         for invoice_id, paid, currency, amount in session.execute(query):

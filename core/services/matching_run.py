@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, status_for
 from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus, Reason
 from core.money import ZERO, format_amount
-from core.persistence.bulk import update_by_id
+from core.persistence.bulk import chunks, update_by_id
 from core.persistence.mapping import TRANSACTION_COLUMNS, invoice_from_row, select_invoices, transaction_from_row
 from core.persistence.tables import (
     AliasKind,
@@ -32,10 +32,15 @@ from core.persistence.tables import (
     utcnow,
 )
 from core.progress import Progress, no_progress
-from core.services.events import EventKind, audit, emit
+from core.services.events import EventKind, audit_allocation, emit
 
 ENGINE_ACTOR = "engine"
 _PENDING = (TransactionStatus.UNMATCHED, TransactionStatus.SUGGESTED)
+_STATUS = {
+    MatchStatus.MATCHED: TransactionStatus.MATCHED,
+    MatchStatus.SUGGESTED: TransactionStatus.SUGGESTED,
+    MatchStatus.UNMATCHED: TransactionStatus.UNMATCHED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,7 @@ def _known_payers(session: Session, workspace_id: int) -> list[KnownPayer]:
 def _undone_by_people(session: Session, transaction_ids: Sequence[int]) -> set[str]:
     # A pairing someone undid must not come straight back: those transactions only get suggestions.
     undone: set[str] = set()
-    for chunk in _chunks(transaction_ids):
+    for chunk in chunks(transaction_ids):
         query = select(AllocationRecord.transaction_id).where(
             col(AllocationRecord.transaction_id).in_(chunk), col(AllocationRecord.undone_at).is_not(None)
         )
@@ -120,7 +125,7 @@ def _store(
     allocated: dict[str, Decimal],
 ) -> MatchingOutcome:
     ids = [int(tx.id) for tx in transactions]
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id).in_(chunk)))
     earlier = _allocation_counts(session, ids)
     paid: dict[str, Decimal] = {}
@@ -133,22 +138,17 @@ def _store(
         counts[result.status] += 1
         tx_id = int(tx.id)
         booked = sum((a.amount for a in result.allocations), ZERO)
-        status = {
-            MatchStatus.MATCHED: TransactionStatus.MATCHED,
-            MatchStatus.SUGGESTED: TransactionStatus.SUGGESTED,
-            MatchStatus.UNMATCHED: TransactionStatus.UNMATCHED,
-        }[result.status]
         transaction_rows.append(
             {
                 "id": tx_id,
-                "status": status,
+                "status": _STATUS[result.status],
                 "allocated": allocated.get(tx.id, ZERO) + booked,
                 "flags": [f.value for f in result.flags],
             }
         )
         for a in result.allocations:
             invoice = invoices[a.invoice_id]
-            paid[a.invoice_id] = paid.get(a.invoice_id, invoice.paid) + (a.amount if invoice.gross >= 0 else -a.amount)
+            paid[a.invoice_id] = paid.get(a.invoice_id, invoice.paid) + paid_part(invoice.gross, a.amount)
             allocation_rows.append(
                 {
                     "workspace_id": workspace_id,
@@ -175,16 +175,14 @@ def _store(
         returning = insert(AllocationRecord).returning(col(AllocationRecord.id), sort_by_parameter_order=True)
         allocation_ids = session.execute(returning, allocation_rows).scalars().all()
         for row, allocation_id in zip(allocation_rows, allocation_ids, strict=True):
-            audit(
+            audit_allocation(
                 session,
                 workspace_id,
                 ENGINE_ACTOR,
-                "allocation.created",
-                "bank_transaction",
-                row["transaction_id"],
+                transaction_id=row["transaction_id"],
                 invoice_id=row["invoice_id"],
-                amount=format_amount(row["amount"]),
-                method="automatic",
+                amount=row["amount"],
+                method=AllocationMethod.AUTOMATIC,
                 allocation_id=allocation_id,
             )
     if suggestion_rows:
@@ -200,6 +198,14 @@ def _store(
     )
 
 
+def paid_part(gross: Decimal, amount: Decimal) -> Decimal:
+    """Return ``amount`` (a magnitude) as it counts in the paid amount of an invoice of ``gross``.
+
+    Negated for a credit note, whose paid amount is negative like its gross.
+    """
+    return amount if gross >= ZERO else -amount
+
+
 def reason_json(reason: Reason) -> dict[str, Any]:
     """Return a reason as stored and sent: code, English text and the values it names."""
     return {"code": reason.code, "text": reason.text, "args": dict(reason.args)}
@@ -207,7 +213,7 @@ def reason_json(reason: Reason) -> dict[str, Any]:
 
 def _allocation_counts(session: Session, transaction_ids: Sequence[int]) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for chunk in _chunks(transaction_ids):
+    for chunk in chunks(transaction_ids):
         query = (
             select(AllocationRecord.transaction_id, func.count())
             .where(col(AllocationRecord.transaction_id).in_(chunk))
@@ -277,9 +283,3 @@ def event_payload(
         "reasons": [r.text for r in result.reasons],
         "surplus": format_amount(result.surplus),
     }  # fmt: skip
-
-
-def _chunks(values: Sequence[int], size: int = 900) -> Iterable[list[int]]:
-    # SQLite caps bound parameters per statement; 900 stays well inside every version's limit.
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])

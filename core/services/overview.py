@@ -63,10 +63,6 @@ class Overview:
     transactions: list[TransactionView]
     open_invoices: list[InvoiceView]
 
-    def count(self, status: TransactionStatus) -> int:
-        """Return how many transactions have ``status``."""
-        return sum(1 for t in self.transactions if t.status is status)
-
 
 def overview(engine: Engine, workspace_id: int) -> Overview:
     """Return the workspace's reconciliation as it is stored now."""

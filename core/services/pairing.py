@@ -31,8 +31,8 @@ from core.persistence.tables import (
     WorkspaceRecord,
     utcnow,
 )
-from core.services.events import EventKind, audit, emit
-from core.services.matching_run import run_matching
+from core.services.events import EventKind, audit, audit_allocation, emit
+from core.services.matching_run import paid_part, run_matching
 from core.services.workspaces import lock_workspace
 
 
@@ -126,7 +126,7 @@ def _undo(session: Session, workspace_id: int, allocation: AllocationRecord, act
     allocation.undone_at, allocation.undone_by = utcnow(), actor
     # What a pairing taught is forgotten with it: a mistaken pairing must not keep pairing that payer.
     session.execute(delete(PayerAliasRecord).where(col(PayerAliasRecord.source_allocation_id) == allocation.id))
-    invoice.paid_amount -= allocation.amount if invoice.gross >= ZERO else -allocation.amount
+    invoice.paid_amount -= paid_part(invoice.gross, allocation.amount)
     if invoice.status is not InvoiceStatus.CANCELLED:
         invoice.status = status_for(invoice.gross, invoice.paid_amount)
     tx.allocated -= allocation.amount
@@ -180,9 +180,7 @@ def unignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: s
             raise ReconciliationError(f"transaction {tx.external_id} was not set aside")
         tx.status, tx.ignored_at, tx.ignored_by = TransactionStatus.UNMATCHED, None, None
         audit(session, workspace_id, actor, "transaction.unignored", "bank_transaction", transaction_id)
-        session.flush()
-        assert tx.id is not None
-        run_matching(session, workspace, transaction_ids=[tx.id])
+        _suggest_again(session, workspace, tx)
 
 
 def ignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str) -> None:
@@ -269,20 +267,18 @@ def _book(
         created_by=actor,
     )
     session.add(allocation)
-    record.paid_amount += amount if record.gross >= ZERO else -amount
+    record.paid_amount += paid_part(record.gross, amount)
     record.status = status_for(record.gross, record.paid_amount)
     session.flush()
     assert allocation.id is not None
-    audit(
+    audit_allocation(
         session,
         workspace_id,
         actor,
-        "allocation.created",
-        "bank_transaction",
-        tx.id,
+        transaction_id=tx.id,
         invoice_id=record.id,
-        amount=format_amount(amount),
-        method="manual",
+        amount=amount,
+        method=AllocationMethod.MANUAL,
         allocation_id=allocation.id,
     )
     return Booked(allocation.id, record.id, record.number, amount)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.domain import Transaction
 from core.parties import account_key
+from core.persistence.bulk import chunks
 from core.persistence.database import session_scope
 from core.persistence.mapping import transaction_values
 from core.persistence.tables import BankAccountRecord, BankTransactionRecord, ImportBatchRecord, ImportKind, utcnow
@@ -115,6 +116,7 @@ def _store_new(
             accounts[account] = _account_id(session, workspace_id, *account)
         by_account.setdefault(accounts[account], []).append((tx, key, content))
     stored = 0
+    now = utcnow()
     for account_id, items in by_account.items():
         # A bank id seen before on another transaction (banks reuse them) is told apart by content.
         keys = [key.partition("~")[0] for _, key, _ in items]
@@ -137,7 +139,7 @@ def _store_new(
                     "bank_account_id": account_id,
                     "import_batch_id": batch_id,
                     "dedupe_key": key,
-                    "created_at": utcnow(),
+                    "created_at": now,
                 }
             )
         for start in range(0, len(rows), 5000):
@@ -170,13 +172,13 @@ def _account_id(session: Session, workspace_id: int, iban: str, currency: str) -
 def _stored(session: Session, account_id: int, keys: list[str]) -> dict[str, tuple[date, Decimal]]:
     """Return the booking date and amount stored under each of ``keys`` that is stored."""
     found: dict[str, tuple[date, Decimal]] = {}
-    for start in range(0, len(keys), 900):
+    for chunk in chunks(keys):
         query = select_rows(
             col(BankTransactionRecord.dedupe_key), col(BankTransactionRecord.booking_date),
             col(BankTransactionRecord.amount),
         ).where(
             col(BankTransactionRecord.bank_account_id) == account_id,
-            col(BankTransactionRecord.dedupe_key).in_(keys[start : start + 900]),
+            col(BankTransactionRecord.dedupe_key).in_(chunk),
         )  # fmt: skip
         found.update({key: (booked, amount) for key, booked, amount in session.execute(query)})
     return found

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.domain import DEFAULT_WORKSPACE
 from core.errors import ReconciliationError
+from core.persistence.bulk import insert_unless_present
 from core.persistence.tables import Language, WorkspaceRecord, utcnow
-
-DEFAULT_SLUG = "default"
 
 
 def ensure_workspace(
     session: Session,
-    slug: str = DEFAULT_SLUG,
+    slug: str = DEFAULT_WORKSPACE,
     *,
     name: str | None = None,
     country: str = "HU",
@@ -37,9 +36,7 @@ def ensure_workspace(
             "auto_match": True,
             "created_at": utcnow(),
         }
-        dialect = session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(WorkspaceRecord)
-        session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["slug"]))
+        insert_unless_present(session, WorkspaceRecord, values, ["slug"])
         workspace = session.exec(query).one()
     return workspace
 

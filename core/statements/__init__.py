@@ -62,7 +62,8 @@ def parse_statement(path: Path, data: bytes | None = None) -> Statement:
     if looks_like_mt94x(head):
         return parse_mt94x(data, source)
     text = decode_text(data)
-    first_line = (text.lstrip("\ufeff").splitlines() or [""])[0]
+    # Only the start of the first line is looked at; splitting a whole large export would be wasted work.
+    first_line = (text.lstrip("\ufeff")[:4096].splitlines() or [""])[0]
     if is_generic_csv(first_line):
         return parse_generic_csv(text, source)
     profile = csv_profile(text)

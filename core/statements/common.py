@@ -1,13 +1,17 @@
-"""Small helpers shared by the statement parsers: text decoding, header names, accounts, dates, lines."""
+"""Small helpers shared by the statement parsers: text decoding, CSV records, header names, accounts, dates, lines."""
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
+import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+
+from core.errors import InputError
 
 # Letters that Hungarian and Polish statements are full of. A decoding that turns the file's
 # non-ASCII bytes into these is almost certainly the right one.
@@ -50,6 +54,22 @@ def decode_text(data: bytes) -> str:
             continue  # the byte is undefined in this code page, so it is not the file's encoding
     # max() keeps the first of equal scores, which is the preference order above.
     return max(candidates, key=_plausibility)
+
+
+def csv_rows(text: str, source: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    """Yield (first line number, cells) per CSV record of ``text``; a blank line gives no cells.
+
+    Raises InputError naming the line for malformed CSV.
+    """
+    # newline="" hands the csv module the raw line ends, so quoted fields keep theirs.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    line = 1
+    try:
+        for cells in reader:
+            yield line, cells
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(source, f"line {line}", f"malformed CSV: {exc}") from None
 
 
 # NFKD does not decompose these, yet people type them without the stroke in headers.

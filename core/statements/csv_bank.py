@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from core.errors import InputError
+from core.statements.common import csv_rows
 from core.statements.identity import with_ids
 from core.statements.model import Statement
 from core.statements.profiles import CSV_PROFILES
@@ -33,14 +33,6 @@ def parse_bank_csv(text: str, profile: Profile, source: str) -> Statement:
 
     Raises InputError for malformed CSV and for anything ``read_table`` rejects.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=profile.delimiter, strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    line = 1
-    try:
-        for cells in reader:
-            rows.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(source, f"line {line}", f"malformed CSV: {exc}") from None
+    rows = list(csv_rows(text, source, profile.delimiter))
     transactions = read_table(rows, profile, source, unit="line")
     return Statement(format=profile.format, source=source, transactions=tuple(with_ids(transactions)))

@@ -8,14 +8,12 @@ in). An empty ``id`` gets a derived, stable id; a given one is also the ``bank_i
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 
 from core.domain import Transaction
 from core.errors import InputError
 from core.money import is_currency, parse_dot_amount
-from core.statements.common import strict_iso_date
+from core.statements.common import csv_rows, strict_iso_date
 from core.statements.identity import with_ids
 from core.statements.model import Statement
 
@@ -88,16 +86,7 @@ def parse_generic_csv(text: str, source: str) -> Statement:
 
 def _rows(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (first line number, cells) per record, skipping blank lines."""
-    # newline="" hands the csv module the raw line ends, so quoted fields keep theirs.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 1
-    try:
-        for cells in reader:
-            if cells:
-                yield line, cells
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(source, f"line {line}", f"malformed CSV: {exc}") from None
+    return ((line, cells) for line, cells in csv_rows(text, source) if cells)
 
 
 def _bad_cell(cells: list[str], line: int, source: str) -> InputError:

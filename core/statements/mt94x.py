@@ -115,7 +115,7 @@ def _parse_block(block: str, first: int, source: str) -> mt940.models.Transactio
             raise InputError(source, _where(block, first, exc), _reason(exc)) from None
     try:
         return _run_library(block, {61: mt940.tags.StatementASNB()})
-    except (RuntimeError, ValueError, ArithmeticError, LookupError, TypeError, AttributeError) as exc:
+    except RuntimeError as exc:  # _run_library turns the package's other errors into RuntimeError
         raise InputError(source, _where(block, first, exc), _reason(exc)) from None
 
 

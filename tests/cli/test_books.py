@@ -101,3 +101,13 @@ def test_a_bad_file_among_several_imports_none(books: str, capsys: pytest.Captur
     assert code == 2 and out == "" and "missing.csv" in err
     code, out, _ = run(capsys, "report")
     assert "0 paired, 0 to check, 0 open" in out
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A folder where the SQLite file should be: SQLite cannot open it.
+    monkeypatch.setenv("RECONBOT_DATABASE_URL", f"sqlite:///{tmp_path}")
+    code, out, err = run(capsys, "report")
+    assert code == 1 and out == ""
+    assert err.startswith("reconbot: cannot use the database: ") and len(err.strip().splitlines()) == 1
