@@ -7,6 +7,7 @@ bytes to one small reader per format. Every problem with the input comes out as 
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from core.errors import InputError
@@ -56,8 +57,9 @@ def parse_statement(path: Path, data: bytes | None = None) -> Statement:
         return parse_otp_xlsx(data, source)
     if data.startswith(_OLE2):
         raise InputError(source, "", f"an old binary Excel (.xls) file; save it as .xlsx. {EXPECTED}")
-    head = data[:4096].decode("latin-1")
-    if head.lstrip("\ufeff\xef\xbb\xbf \t\r\n").startswith("<"):
+    # Detection looks at bytes; a UTF-8 BOM read as Latin-1 would hide what follows it.
+    head = data.removeprefix(codecs.BOM_UTF8)[:4096].decode("latin-1")
+    if head.lstrip(" \t\r\n").startswith("<"):
         return parse_camt(data, source, EXPECTED)
     if looks_like_mt94x(head):
         return parse_mt94x(data, source)

@@ -49,7 +49,7 @@ def decode_text(data: bytes) -> str:
     candidates: list[str] = []
     for encoding in _LEGACY_ENCODINGS:
         try:
-            candidates.append(data.decode(encoding))
+            candidates.append(body.decode(encoding))
         except UnicodeDecodeError:
             continue  # the byte is undefined in this code page, so it is not the file's encoding
     # max() keeps the first of equal scores, which is the preference order above.

@@ -41,6 +41,7 @@ def failure(data: bytes, name: str = "upload.bin") -> InputError:
         (CAMT, "camt.053"),
         (b"\xef\xbb\xbf\r\n  " + CAMT, "camt.053"),
         (MT940, "mt940"),
+        (b"\xef\xbb\xbf" + MT940, "mt940"),
         (b"\x01\r\n" + MT940.replace(b"\n", b"\r\n") + b"\x03", "mt940"),
         (b"ABNANL2A\n940\nABNANL2A\n" + MT940, "mt940"),
         (b"{1:F01BANKHUHBAXXX0000000000}{2:O940BANKHUHBXXXXN}{4:\n" + MT940 + b"-}", "mt940"),
