@@ -23,5 +23,6 @@ RUN pip install '.[postgres]' \
 
 USER reconbot
 VOLUME ["/data"]
+EXPOSE 8000
 ENTRYPOINT ["reconbot"]
 CMD ["demo"]

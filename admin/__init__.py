@@ -1,4 +1,2 @@
-"""The admin web panel (setup and the reconciliation workbench).
-
-Arrives with the admin issue.
-"""
+"""The web side of reconbot: one aiohttp application (``app``) for the bank's consent callback, the
+sandbox bank's consent page and ``/healthz`` now; the admin panel and chat endpoints join it later."""

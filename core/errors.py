@@ -27,3 +27,7 @@ class ReconciliationError(Exception):
 
     The message says which one, in words a user can act on.
     """
+
+
+class SecretKeyError(Exception):
+    """The encryption key of stored secrets is missing, malformed, or not the one they were stored with."""

@@ -84,3 +84,33 @@ def redacted_url(url: str | URL) -> str:
         parsed = parsed.update_query_dict({key: _MASK for key in secret_keys})
     # The query string is percent-encoded on rendering; show the mask as the userinfo one reads.
     return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", f"={_MASK}")
+
+
+PUBLIC_URL_ENV = "RECONBOT_PUBLIC_URL"
+LISTEN_ENV = "RECONBOT_LISTEN"
+DEFAULT_LISTEN = "127.0.0.1:8000"
+
+
+def listen_address() -> tuple[str, int]:
+    """Return the host and port ``reconbot run`` serves on (``RECONBOT_LISTEN``, default 127.0.0.1:8000).
+
+    Raises ValueError when the setting is not ``host:port``.
+    """
+    value = os.environ.get(LISTEN_ENV, "").strip() or DEFAULT_LISTEN
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{LISTEN_ENV}={value!r}: expected host:port, e.g. 0.0.0.0:8000")
+    return host, int(port)
+
+
+def public_url() -> str:
+    """Return the address users' browsers (and banks' redirects) reach reconbot at, without a trailing slash.
+
+    ``RECONBOT_PUBLIC_URL`` when set (e.g. https://reconbot.example.com behind a proxy), else
+    ``http://`` plus the listen address.
+    """
+    configured = os.environ.get(PUBLIC_URL_ENV, "").strip().rstrip("/")
+    if configured:
+        return configured
+    host, port = listen_address()
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"

@@ -35,7 +35,7 @@ DEMO_SLUG = "demo"
 
 
 @contextmanager
-def _books() -> Iterator[Engine]:
+def open_books() -> Iterator[Engine]:
     """Yield the database, migrated to this version, and close its connections after."""
     engine = create_engine_for(database_url())
     try:
@@ -45,7 +45,7 @@ def _books() -> Iterator[Engine]:
         engine.dispose()
 
 
-def _workspace(engine: Engine, slug: str) -> int:
+def workspace_for(engine: Engine, slug: str) -> int:
     with session_scope(engine) as session:
         if slug == DEMO_SLUG:
             workspace = ensure_workspace(session, slug, name="Kert-Építő Kft. (demo)", language=Language.HU)
@@ -62,13 +62,13 @@ def _locale(engine: Engine, workspace_id: int) -> str:
         return user_locale(default=f"{workspace.language.value}_{workspace.country}")
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
     """Create or migrate the database and say which version it is at."""
-    with _books() as engine:
+    with open_books() as engine:
         print(f"{redacted_url(database_url())} is at revision {current_revision(engine)}")
     return 0
 
@@ -76,37 +76,37 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def import_files(args: argparse.Namespace) -> int:
     """Import statements into the workspace: all files are read first, then each is stored in one transaction."""
     files = [read_statement_file(path) for path in args.files]  # a bad file stops the command before any import
-    with _books() as engine:
-        workspace_id = _workspace(engine, args.workspace)
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
         for file in files:
             with terminal_progress() as progress:
-                done = store_statement(engine, workspace_id, file, actor=_actor(), progress=progress)
+                done = store_statement(engine, workspace_id, file, actor=cli_actor(), progress=progress)
             print(_statement_line(done))
     return 0
 
 
 def import_invoice_file(args: argparse.Namespace) -> int:
     """Import an invoice list into the workspace."""
-    with _books() as engine:
-        workspace_id = _workspace(engine, args.workspace)
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
         with terminal_progress() as progress:
-            done = import_invoices(engine, workspace_id, args.file, actor=_actor(), progress=progress)
+            done = import_invoices(engine, workspace_id, args.file, actor=cli_actor(), progress=progress)
         print(_invoice_line(done))
     return 0
 
 
 def report(args: argparse.Namespace) -> int:
     """Print the workspace's reconciliation."""
-    with _books() as engine:
-        workspace_id = _workspace(engine, args.workspace)
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
         _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
     return 0
 
 
 def pair_command(args: argparse.Namespace) -> int:
     """Pair a transaction with invoices named by number (or id)."""
-    with _books() as engine:
-        workspace_id = _workspace(engine, args.workspace)
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
         invoice_ids = [_invoice_id(engine, workspace_id, text) for text in args.invoices]
         amounts: list[Decimal] | None = args.amount
         booked = pair(
@@ -114,7 +114,7 @@ def pair_command(args: argparse.Namespace) -> int:
             workspace_id,
             transaction_id=args.transaction,
             invoice_ids=invoice_ids,
-            actor=_actor(),
+            actor=cli_actor(),
             amounts=amounts,
         )
         for b in booked:
@@ -124,40 +124,40 @@ def pair_command(args: argparse.Namespace) -> int:
 
 def unpair_command(args: argparse.Namespace) -> int:
     """Undo every live pairing of a transaction, in one database transaction."""
-    with _books() as engine:
-        workspace_id = _workspace(engine, args.workspace)
-        for undone in unpair_transaction(engine, workspace_id, transaction_id=args.transaction, actor=_actor()):
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
+        for undone in unpair_transaction(engine, workspace_id, transaction_id=args.transaction, actor=cli_actor()):
             print(f"undid the pairing of transaction {args.transaction} with {undone.invoice_number}: {undone.amount}")
     return 0
 
 
 def ignore_command(args: argparse.Namespace) -> int:
     """Set a transaction aside."""
-    with _books() as engine:
-        ignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
+    with open_books() as engine:
+        ignore(engine, workspace_for(engine, args.workspace), transaction_id=args.transaction, actor=cli_actor())
         print(f"set transaction {args.transaction} aside")
     return 0
 
 
 def unignore_command(args: argparse.Namespace) -> int:
     """Bring a transaction that was set aside back to matching."""
-    with _books() as engine:
-        unignore(engine, _workspace(engine, args.workspace), transaction_id=args.transaction, actor=_actor())
+    with open_books() as engine:
+        unignore(engine, workspace_for(engine, args.workspace), transaction_id=args.transaction, actor=cli_actor())
         print(f"brought transaction {args.transaction} back")
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
     """Import the bundled sample files into the ``demo`` workspace and show the reconciliation."""
-    with _books() as engine:
-        workspace_id = _workspace(engine, DEMO_SLUG)
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, DEMO_SLUG)
         samples = resources.files("reconbot") / "samples"
         with (
             resources.as_file(samples / "demo_invoices.csv") as invoices,
             resources.as_file(samples / "demo_statement.xml") as statement,
         ):
-            print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=_actor())))
-            print(_statement_line(import_statement(engine, workspace_id, statement, actor=_actor())))
+            print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=cli_actor())))
+            print(_statement_line(import_statement(engine, workspace_id, statement, actor=cli_actor())))
         _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
         print(
             f"\nStored in {redacted_url(database_url())}, workspace '{DEMO_SLUG}'. Run it again: nothing is "

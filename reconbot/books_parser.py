@@ -28,15 +28,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     """Add the database commands to the command line."""
     p = sub.add_parser("import", help="import bank statements into the workspace and match them")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE", help=f"statement files ({', '.join(FORMATS)})")
-    p.set_defaults(run=_later("import_files"))
+    p.set_defaults(run=later("import_files"))
 
     invoices = sub.add_parser("invoices", help="invoice commands").add_subparsers(dest="what", required=True)
     p = invoices.add_parser("import", help="import an INVOICES.csv export into the workspace and match")
     p.add_argument("file", type=Path, metavar="INVOICES.csv")
-    p.set_defaults(run=_later("import_invoice_file"))
+    p.set_defaults(run=later("import_invoice_file"))
 
     p = sub.add_parser("report", help="show who paid what, what to check and what is still open")
-    p.set_defaults(run=_later("report"))
+    p.set_defaults(run=later("report"))
 
     p = sub.add_parser("pair", help="pair a transaction with invoices (ids and numbers as `report` shows them)")
     p.add_argument("transaction", type=row_id)
@@ -48,40 +48,40 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="AMOUNT",
         help="how much goes to each invoice, in order (default: the due first, up to its open amount)",
     )
-    p.set_defaults(run=_later("pair_command"))
+    p.set_defaults(run=later("pair_command"))
 
     p = sub.add_parser("unpair", help="undo the pairings of a transaction")
     p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=_later("unpair_command"))
+    p.set_defaults(run=later("unpair_command"))
 
     p = sub.add_parser("ignore", help="set a transaction aside as no invoice payment (fee, salary, own transfer)")
     p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=_later("ignore_command"))
+    p.set_defaults(run=later("ignore_command"))
 
     p = sub.add_parser("unignore", help="bring a transaction that was set aside back to matching")
     p.add_argument("transaction", type=row_id)
-    p.set_defaults(run=_later("unignore_command"))
+    p.set_defaults(run=later("unignore_command"))
 
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="what", required=True)
     p = db.add_parser("upgrade", help="create or migrate the database to this version")
-    p.set_defaults(run=_later("db_upgrade"))
+    p.set_defaults(run=later("db_upgrade"))
 
     p = sub.add_parser("demo", help="import a sample statement and invoice list and show the result")
-    p.set_defaults(run=_later("demo"))
+    p.set_defaults(run=later("demo"))
 
 
-def _later(name: str) -> Callable[[argparse.Namespace], int]:
-    """Return the command ``reconbot.books.<name>``, imported only when it runs.
+def later(name: str, module: str = "reconbot.books") -> Callable[[argparse.Namespace], int]:
+    """Return the command ``<module>.<name>``, imported only when it runs.
 
     The command returns 1 with one line on standard error when the database cannot be used.
     """
 
     def run(args: argparse.Namespace) -> int:
+        import importlib
+
         from sqlalchemy.exc import OperationalError
 
-        from reconbot import books
-
-        command: Callable[[argparse.Namespace], int] = getattr(books, name)
+        command: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
         try:
             return command(args)
         except OperationalError as exc:

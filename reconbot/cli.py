@@ -12,9 +12,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from core.banks.errors import ProviderError
 from core.domain import DEFAULT_WORKSPACE
-from core.errors import InputError, ReconciliationError
-from reconbot import books_parser, files
+from core.errors import InputError, ReconciliationError, SecretKeyError
+from reconbot import bank_parser, books_parser, files
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     files.add_commands(sub)
     books_parser.add_commands(sub)
+    bank_parser.add_commands(sub)
     return parser
 
 
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"reconbot: {exc}", file=sys.stderr)
         return 2
-    except ReconciliationError as exc:
+    except (ReconciliationError, ProviderError, SecretKeyError) as exc:
         print(f"reconbot: {exc}", file=sys.stderr)
         return 1
     except FileNotFoundError as exc:

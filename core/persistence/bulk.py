@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Table, bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -27,8 +27,12 @@ def insert_unless_present(session: Session, record: type[Record], values: dict[s
     """Insert one row unless a row with the same ``unique`` columns exists; return True if it was inserted."""
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(record)
-    result = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=unique))
-    return bool(cast(CursorResult[Any], result).rowcount)
+    statement = insert.values(**values).on_conflict_do_nothing(index_elements=unique)
+    # RETURNING tells it reliably: with a serial id SQLAlchemy adds its own RETURNING on PostgreSQL,
+    # and the driver's rowcount is then -1, which a bool() would read as "inserted".
+    table: Table = record.__table__  # type: ignore[attr-defined]
+    returned = session.execute(statement.returning(table.c[unique[0]]))
+    return returned.first() is not None
 
 
 def update_by_id(session: Session, record: type[Record], rows: Sequence[dict[str, Any]]) -> None:

@@ -98,6 +98,11 @@ class WorkspaceRecord(Record, table=True):
     language: Language = Field(sa_type=StrEnumType(Language))
     timezone: str = "Europe/Budapest"  # IANA name
     auto_match: bool = True
+    # Bank feeds: when to sync (local times in ``timezone``, or "hourly"), how many days before a
+    # consent ends to remind, and how far back a new connection's first sync reaches.
+    sync_times: str = "11:45,15:15,18:30"
+    consent_reminder_days: str = "8,2"
+    feed_history_days: int = 7
     created_at: datetime = _created_at()
 
 
@@ -113,6 +118,18 @@ class BankAccountRecord(Record, table=True):
     currency: str = _currency()
     name: str = ""
     created_at: datetime = _created_at()
+    # A bank feed's account (None for accounts known only from statement files); see ``bank_tables``.
+    connection_id: int | None = Field(default=None, foreign_key="bank_connection.id", index=True)
+    provider_uid: str = ""  # the provider's id of the account
+    synced_through: date | None = None  # the last day the feed has fetched completely
+    last_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", sa_type=Text)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # first failure of the current run
+    # Calls spent today on this account, against the bank's daily allowance (PSD2 allows 4 unattended).
+    calls_on: date | None = None
+    calls_made: int = 0
+    call_limit: int | None = None  # as the provider last reported it
 
 
 class BankTransactionRecord(Record, table=True):
@@ -146,6 +163,8 @@ class BankTransactionRecord(Record, table=True):
     end_to_end_id: str = ""
     structured_reference: str = ""
     raw: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
+    # Reported by a bank feed but not booked yet: shown, never matched, replaced by its booked version.
+    pending: bool = False
     status: TransactionStatus = Field(default=TransactionStatus.UNMATCHED, sa_type=StrEnumType(TransactionStatus))
     allocated: Decimal = Field(default=ZERO, sa_type=Money)
     # What the last matching noticed (``core.matching.model.Flag`` values): partial payment, paid twice…
@@ -308,3 +327,8 @@ class ImportBatchRecord(Record, table=True):
     new_count: int
     actor: str
     created_at: datetime = _created_at()
+
+
+# The bank-feed tables live in their own module; importing it here puts them in ``metadata``
+# wherever the tables are imported (Alembic's env, the schema tests).
+from core.persistence import bank_tables  # noqa: E402, F401

@@ -27,6 +27,11 @@ class EventKind:
     UNMATCHED_TRANSACTION = "unmatched_transaction"
     POSSIBLE_DOUBLE_PAYMENT = "possible_double_payment"
     PROFORMA_PAID = "proforma_paid"
+    BANK_CONNECTED = "bank_connected"
+    CONSENT_EXPIRING = "consent_expiring"
+    CONSENT_EXPIRED = "consent_expired"
+    SYNC_FAILING = "sync_failing"
+    SYNC_RECOVERED = "sync_recovered"
 
 
 def audit(

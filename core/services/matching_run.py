@@ -89,7 +89,10 @@ def _pending_transactions(
     session: Session, workspace_id: int, only: Iterable[int] | None
 ) -> list[tuple[Transaction, Decimal]]:
     query = select_rows(*TRANSACTION_COLUMNS, col(BankTransactionRecord.allocated)).where(
-        col(BankTransactionRecord.workspace_id) == workspace_id, col(BankTransactionRecord.status).in_(_PENDING)
+        col(BankTransactionRecord.workspace_id) == workspace_id,
+        col(BankTransactionRecord.status).in_(_PENDING),
+        # A bank feed's pending transaction may still change or vanish: it is matched once booked.
+        col(BankTransactionRecord.pending).is_(False),
     )
     if only is not None:
         query = query.where(col(BankTransactionRecord.id).in_(list(only)))

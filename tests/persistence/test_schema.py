@@ -20,6 +20,11 @@ from core.persistence.tables import metadata
 
 TABLES = {
     "workspace",
+    "bank_provider",
+    "bank_connection",
+    "bank_consent",
+    "bank_balance",
+    "job_claim",
     "bank_account",
     "bank_transaction",
     "invoice",
@@ -52,7 +57,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         assert table_names(engine) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()

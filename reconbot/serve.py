@@ -1,0 +1,120 @@
+"""``reconbot run``: one process serving the web endpoints and running the bank-feed scheduler.
+
+Several processes may run (more web capacity on PostgreSQL); only the one holding the
+``SchedulerLock`` schedules, and the others keep trying, so one takes over if it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlmodel import Session, col, select
+
+from admin.app import create_app
+from core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
+from core.services.bank_providers import BankFeeds
+from core.services.feed_scheduler import FeedScheduler, SchedulerLock
+from core.settings import listen_address
+from reconbot.books import open_books
+
+log = logging.getLogger("reconbot")
+
+# How often a process without the scheduler checks whether it may take it over.
+LOCK_RETRY_SECONDS = 60.0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; return the exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with open_books() as engine:
+        feeds = BankFeeds(engine)
+        host, port = listen_address()
+        try:
+            asyncio.run(serve(feeds, host, port))
+        except OSError as exc:
+            print(f"reconbot: cannot listen on {host}:{port}: {exc.strerror}; set RECONBOT_LISTEN=host:port")
+            return 1
+    return 0
+
+
+async def serve(feeds: BankFeeds, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
+    """Serve the web application and run the scheduler (when this process holds its lock) until ``stop``."""
+    runner = web.AppRunner(create_app(feeds), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("serving on http://%s:%s (public address %s)", host, port, feeds.public_url)
+    lock = SchedulerLock(feeds)
+    scheduler: FeedScheduler | None = None
+    try:
+        while stop is None or not stop.is_set():
+            if scheduler is None and lock.acquire():
+                scheduler = FeedScheduler.create(feeds)
+                scheduler.start()
+                log.info("this process runs the scheduler")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for((stop or asyncio.Event()).wait(), LOCK_RETRY_SECONDS)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        lock.release()
+        await runner.cleanup()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentOutcome:
+    granted: bool
+    message: str
+
+
+async def wait_for_consent(feeds: BankFeeds, state: str, *, timeout: float = 15 * 60) -> ConsentOutcome:
+    """Wait until the consent ``state`` is granted or refused; return how it ended.
+
+    Serves the callback itself when nothing else listens on the address (the usual
+    case from the command line); when ``reconbot run`` already serves it, watches the
+    database for its result instead.
+    """
+    host, port = listen_address()
+    runner: web.AppRunner | None = web.AppRunner(create_app(feeds), access_log=None)
+    assert runner is not None
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()  # someone (reconbot run) already serves the callback
+        runner = None
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            outcome = _consent_outcome(feeds, state)
+            if outcome is not None:
+                return outcome
+            await asyncio.sleep(0.5)
+        return ConsentOutcome(False, "Gave up waiting; run `reconbot bank finish '<address>'` with where the bank "
+                                     "sent you, or connect again.")  # fmt: skip
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+def _consent_outcome(feeds: BankFeeds, state: str) -> ConsentOutcome | None:
+    with Session(feeds.engine) as session:
+        attempt = session.exec(select(BankConsentRecord).where(col(BankConsentRecord.state) == state)).first()
+        if attempt is None or attempt.status is ConsentAttemptStatus.PENDING:
+            return None
+        if attempt.status is ConsentAttemptStatus.REFUSED:
+            return ConsentOutcome(False, f"Not connected: {attempt.error}")
+        connection = session.get(BankConnectionRecord, attempt.connection_id)
+        assert connection is not None and connection.consent_valid_until is not None
+        return ConsentOutcome(
+            True,
+            f"{connection.institution_name} connected (connection {connection.id}); consent valid until "
+            f"{connection.consent_valid_until:%Y-%m-%d}. Transactions arrive with the next sync, "
+            f"or now with: reconbot bank sync {connection.id}",
+        )
