@@ -16,11 +16,13 @@ from sqlmodel import Session, col, select
 
 from core.money import format_money
 from core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
+from core.persistence.database import session_scope
 from core.persistence.tables import BankAccountRecord, WorkspaceRecord
 from core.services.bank_connections import ConsentLink, complete_consent, connect_bank, disconnect, renew_connection
 from core.services.bank_providers import BankFeeds, save_credentials
-from core.services.consents import check_consents, days_left
+from core.services.consents import check_consents, days_left, reminder_days
 from core.services.feed_scheduler import summary, sync_now
+from core.sync_times import sync_times
 from reconbot.books import cli_actor, open_books, workspace_for
 from reconbot.output import user_locale
 from reconbot.serve import wait_for_consent
@@ -213,6 +215,36 @@ def disconnect_command(args: argparse.Namespace) -> int:
     with open_books() as engine:
         disconnect(BankFeeds(engine), args.connection, actor=cli_actor())
     print(f"Connection {args.connection} disconnected; its transactions are kept.")
+    return 0
+
+
+def settings(args: argparse.Namespace) -> int:
+    """Change the given bank-feed settings of the workspace (each checked first) and print them all."""
+    try:
+        if args.sync_times is not None:
+            sync_times(args.sync_times)
+        if args.reminder_days is not None:
+            reminder_days(args.reminder_days)
+    except ValueError as exc:  # names the bad part
+        print(f"reconbot: {exc}", file=sys.stderr)
+        return 2
+    if args.history_days is not None and not 1 <= args.history_days <= 730:
+        print("reconbot: --history-days: between 1 and 730 days", file=sys.stderr)
+        return 2
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
+        with session_scope(engine) as session:
+            workspace = session.get(WorkspaceRecord, workspace_id)
+            assert workspace is not None
+            if args.sync_times is not None:
+                workspace.sync_times = args.sync_times.strip()
+            if args.reminder_days is not None:
+                workspace.consent_reminder_days = args.reminder_days.strip()
+            if args.history_days is not None:
+                workspace.feed_history_days = args.history_days
+            print(f"sync times: {workspace.sync_times} ({workspace.timezone})")
+            print(f"consent reminders: {workspace.consent_reminder_days} days before the end")
+            print(f"first sync reaches back: {workspace.feed_history_days} days")
     return 0
 
 

@@ -56,6 +56,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("connection", type=row_id)
     p.set_defaults(run=later("disconnect_command", "reconbot.bank"))
 
+    p = cmd.add_parser("settings", help="show or change the workspace's sync times, reminder days and history")
+    p.add_argument("--sync-times", help='local times like "11:45,15:15,18:30", or "hourly", "every 2 hours"')
+    p.add_argument("--reminder-days", help='days before a consent ends to remind, like "8,2"')
+    p.add_argument("--history-days", type=int, help="how far back a new connection's first sync reaches")
+    p.set_defaults(run=later("settings", "reconbot.bank"))
+
     p = cmd.add_parser("check-consents", help="send due consent reminders and mark ended consents expired")
     p.set_defaults(run=later("check_consents_command", "reconbot.bank"))
 

@@ -213,7 +213,11 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # closing the session releases the advisory lock
+            # Unlock explicitly: close() only returns the connection to the pool, where its session
+            # (and a session-level advisory lock) lives on. A process that dies loses the lock with its session.
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            self._connection.commit()
+            self._connection.close()
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

@@ -132,3 +132,15 @@ def test_schedule_settings() -> None:
         sync_times("11:45, 25:00")
     slot = latest_slot(sync_times("11:45,15:15,18:30"), "Europe/Budapest", datetime(2026, 7, 1, 8, 0, tzinfo=UTC))
     assert slot == datetime(2026, 6, 30, 18, 30, tzinfo=BUDAPEST)
+
+
+def test_only_one_process_holds_the_scheduler_lock(engine: Engine) -> None:
+    from core.services.feed_scheduler import SchedulerLock
+
+    feeds = BankFeeds(engine, public_url="http://127.0.0.1:9")
+    first, second = SchedulerLock(feeds), SchedulerLock(feeds)
+    assert first.acquire() and first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()

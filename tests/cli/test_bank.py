@@ -90,3 +90,11 @@ def test_setup_refuses_a_key_that_is_not_one(books: int, capsys: pytest.CaptureF
                          str(key))  # fmt: skip
     assert code == 1 and "not really" not in err + out
     assert err.startswith("reconbot: enable-banking") and err[-1] == "\n" and err.count("\n") == 1
+
+
+def test_settings_are_checked_then_stored(books: int, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "bank", "settings", "--sync-times", "11:45,25:00")
+    assert code == 2 and "'25:00' is not a time" in err
+    code, out, _ = run(capsys, "bank", "settings", "--sync-times", "hourly", "--reminder-days", "14,8,2")
+    assert code == 0 and "sync times: hourly" in out and "consent reminders: 14,8,2" in out
+    assert "sync times: hourly" in run(capsys, "bank", "settings")[1]
