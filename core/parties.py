@@ -70,6 +70,11 @@ def _name_part(name: str) -> str:
     return folded
 
 
+def compact_iban(iban: str) -> str:
+    """Return an account number as stored and shown: upper case, without spaces."""
+    return "".join(iban.split()).upper()
+
+
 @lru_cache(maxsize=65536)
 def account_key(iban: str) -> str:
     """Return a comparable key for an account number, or ``""`` when there is none.

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.domain import Transaction
+from core.parties import compact_iban
 
 # How far a booking date may move when a pending transaction gets booked.
 PENDING_DATE_DRIFT_DAYS = 5
@@ -59,7 +60,7 @@ def _money_and_parties(t: Transaction) -> str:
     parts = (
         format(t.amount.normalize(), "f"),
         t.currency,
-        "".join(t.counterparty_iban.split()).upper(),
+        compact_iban(t.counterparty_iban),
         " ".join(t.counterparty_name.casefold().split()),
         " ".join(t.reference.casefold().split()),
     )

@@ -17,6 +17,7 @@ from core.banks.errors import ConsentRefusedError
 from core.banks.model import Consent, ConsentRequest, Institution
 from core.banks.provider import BankProvider
 from core.errors import ReconciliationError
+from core.parties import account_key, compact_iban
 from core.persistence.bank_tables import (
     BankConnectionRecord,
     BankConsentRecord,
@@ -253,10 +254,12 @@ def _link_accounts(session: Session, connection: BankConnectionRecord, consent: 
         session.exec(select(BankAccountRecord).where(col(BankAccountRecord.workspace_id) == connection.workspace_id))
     )
     for account in consent.accounts:
-        iban = "".join(account.iban.split()).upper()
+        iban = compact_iban(account.iban)
+        # A statement file may have named the same account in its domestic form: compare account keys.
+        key = account_key(iban)
         found = next(
             (a for a in existing if a.connection_id == connection.id and a.provider_uid == account.uid), None
-        ) or next((a for a in existing if iban and a.iban == iban and a.currency == account.currency), None)
+        ) or next((a for a in existing if key and account_key(a.iban) == key and a.currency == account.currency), None)
         if found is None:
             found = BankAccountRecord(workspace_id=connection.workspace_id, iban=iban, currency=account.currency)
             session.add(found)

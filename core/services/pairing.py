@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core.domain import AllocationMethod, InvoiceKind, InvoiceStatus, TransactionStatus, due_first, status_for
 from core.errors import ReconciliationError
 from core.money import ZERO, format_amount
-from core.parties import name_tokens, tax_key
+from core.parties import compact_iban, name_tokens, tax_key
 from core.persistence.database import session_scope
 from core.persistence.mapping import invoice_from_record
 from core.persistence.tables import (
@@ -288,7 +288,7 @@ def _learn(
     session: Session, workspace_id: int, tx: BankTransactionRecord, record: InvoiceRecord, allocation_id: int
 ) -> None:
     # A person confirmed who paid: next time this account or this name needs no reference.
-    taught = [(AliasKind.IBAN, "".join(tx.counterparty_iban.split()).upper()), (AliasKind.NAME, tx.counterparty_name)]
+    taught = [(AliasKind.IBAN, compact_iban(tx.counterparty_iban)), (AliasKind.NAME, tx.counterparty_name)]
     partner_key = tax_key(record.partner_tax_id)
     for kind, value in taught:
         if not value or (kind is AliasKind.NAME and not name_tokens(value)):

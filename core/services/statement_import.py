@@ -14,7 +14,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from core.domain import Transaction
-from core.parties import account_key
+from core.parties import account_key, compact_iban
 from core.persistence.bulk import chunks
 from core.persistence.database import session_scope
 from core.persistence.mapping import transaction_values
@@ -111,7 +111,7 @@ def _store_new(
     accounts: dict[tuple[str, str], int] = {}
     by_account: dict[int, list[tuple[Transaction, str, str]]] = {}
     for tx, key, content in keyed:
-        account = ("".join(tx.account_iban.split()).upper(), tx.currency)
+        account = (compact_iban(tx.account_iban), tx.currency)
         if account not in accounts:
             accounts[account] = _account_id(session, workspace_id, *account)
         by_account.setdefault(accounts[account], []).append((tx, key, content))

@@ -190,3 +190,17 @@ def test_credentials_stored_under_another_key_cannot_be_opened(
 def test_a_provider_without_credentials_says_how_to_set_it_up(engine: Engine, hu_workspace: int) -> None:
     with pytest.raises(ProviderError, match="reconbot bank setup gocardless"):
         BankFeeds(engine).provider(hu_workspace, "gocardless")
+
+
+async def test_an_account_first_known_from_a_statement_file_continues_as_the_feeds_account(
+    web_feeds: BankFeeds, hu_workspace: int
+) -> None:
+    from core.persistence.database import session_scope
+
+    with session_scope(web_feeds.engine) as session:  # the domestic form a Hungarian export prints
+        session.add(BankAccountRecord(workspace_id=hu_workspace, iban="11732064-61892194-30050084", currency="HUF"))
+    link = await connect_sandbox(web_feeds, hu_workspace)
+    with Session(web_feeds.engine) as session:
+        accounts = session.exec(select(BankAccountRecord).order_by(col(BankAccountRecord.id))).all()
+    assert len(accounts) == 2
+    assert accounts[0].connection_id == link.connection_id and accounts[0].currency == "HUF"
