@@ -9,22 +9,26 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from admin import bank_pages
-from admin.rendering import FEEDS_KEY, TEMPLATES_KEY
+from admin import bank_pages, invoice_webhooks
+from admin.rendering import FEEDS_KEY, INVOICING_KEY, TEMPLATES_KEY
 from core.services.bank_providers import BankFeeds
+from core.services.invoice_sources import InvoiceSources
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
-def create_app(feeds: BankFeeds) -> web.Application:
-    """Return the web application working on ``feeds`` (its database, clock and public address)."""
+def create_app(feeds: BankFeeds, invoicing: InvoiceSources | None = None) -> web.Application:
+    """Return the web application working on ``feeds`` (its database, clock and public address) and
+    ``invoicing`` (by default on the same database and clock)."""
     app = web.Application(middlewares=[security_headers])
     app[FEEDS_KEY] = feeds
+    app[INVOICING_KEY] = invoicing or InvoiceSources(feeds.engine, clock=feeds.clock, sleep=feeds.sleep)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
     app.router.add_get("/healthz", healthz)
     bank_pages.register(app)
+    invoice_webhooks.register(app)
     return app
 
 

@@ -6,9 +6,11 @@ import jinja2
 from aiohttp import web
 
 from core.services.bank_providers import BankFeeds
+from core.services.invoice_sources import InvoiceSources
 
 FEEDS_KEY = web.AppKey("feeds", BankFeeds)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+INVOICING_KEY = web.AppKey("invoicing", InvoiceSources)
 
 
 def feeds(request: web.Request) -> BankFeeds:

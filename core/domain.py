@@ -129,6 +129,14 @@ def status_for(gross: Decimal, paid: Decimal, cancelled: bool = False) -> Invoic
     return InvoiceStatus.PARTIALLY_PAID
 
 
+def paid_part(gross: Decimal, amount: Decimal) -> Decimal:
+    """Return ``amount`` (a magnitude) as it counts in the paid amount of an invoice of ``gross``.
+
+    Negated for a credit note, whose paid amount is negative like its gross.
+    """
+    return amount if gross >= ZERO else -amount
+
+
 class TransactionStatus(StrEnum):
     """Where a stored bank transaction stands in the workbench (MatchStatus plus ``ignored``)."""
 

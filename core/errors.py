@@ -31,3 +31,26 @@ class ReconciliationError(Exception):
 
 class SecretKeyError(Exception):
     """The encryption key of stored secrets is missing, malformed, or not the one they were stored with."""
+
+
+class ProviderError(Exception):
+    """An integration (bank feed, invoicing system) failed; the message is one line a user can act on
+    and never holds a secret.
+
+    ``permanent`` means retrying the same call will not help (bad credentials, unknown
+    account or invoice); otherwise a later attempt may succeed (timeouts, 5xx)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.status = status
+
+
+class RateLimitedError(ProviderError):
+    """Too many calls. ``retry_after`` is seconds until a call may succeed (None: unknown);
+    ``daily`` means a bank's per-day allowance for the account is used up."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, daily: bool = False) -> None:
+        super().__init__(message, permanent=False, status=429)
+        self.retry_after = retry_after
+        self.daily = daily

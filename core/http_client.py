@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from core.banks.errors import ProviderError, RateLimitedError
+from core.errors import ProviderError, RateLimitedError
 
 log = logging.getLogger("reconbot.http")
 # httpx logs every request's full URL, query string included, at INFO; ours above says what is safe to.
@@ -92,6 +92,7 @@ class IntegrationHttp:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
     ) -> httpx.Response:
@@ -107,7 +108,7 @@ class IntegrationHttp:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = await self._client.request(
-                    method, path, params=params, json=json, data=data, files=files, headers=headers
+                    method, path, params=params, json=json, data=data, files=files, content=content, headers=headers
                 )
             except httpx.ConnectError as exc:
                 last_problem = f"cannot connect ({type(exc).__name__})"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from core.banks.errors import ProviderError
 from core.domain import DEFAULT_WORKSPACE
 from core.errors import InputError, ReconciliationError, SecretKeyError
-from reconbot import bank_parser, books_parser, files
+from reconbot import bank_parser, books_parser, files, invoicing_parser
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_commands(sub)
     books_parser.add_commands(sub)
     bank_parser.add_commands(sub)
+    invoicing_parser.add_commands(sub)
     return parser
 
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from core.errors import ProviderError, RateLimitedError
 
-class ProviderError(Exception):
-    """The provider failed. ``permanent`` means retrying the same call will not help (bad credentials,
-    unknown account); otherwise a later attempt may succeed (timeouts, 5xx)."""
-
-    def __init__(self, message: str, *, permanent: bool = False, status: int | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.status = status
+__all__ = ["ConsentExpiredError", "ConsentRefusedError", "ProviderError", "RateLimitedError"]
 
 
 class ConsentExpiredError(ProviderError):
@@ -18,16 +12,6 @@ class ConsentExpiredError(ProviderError):
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message, permanent=True, status=status)
-
-
-class RateLimitedError(ProviderError):
-    """Too many calls. ``retry_after`` is seconds until a call may succeed (None: unknown);
-    ``daily`` means the bank's per-day allowance for the account is used up."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, daily: bool = False) -> None:
-        super().__init__(message, permanent=False, status=429)
-        self.retry_after = retry_after
-        self.daily = daily
 
 
 class ConsentRefusedError(ProviderError):

@@ -67,6 +67,14 @@ class AliasKind(StrEnum):
     NAME = "name"
 
 
+class InvoicingMode(StrEnum):
+    """Whether an invoice reconbot may issue (final invoice of a paid proforma, invoice of a paid sale)
+    is issued at once or waits for a person's button press."""
+
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
 class ImportKind(StrEnum):
     STATEMENT = "statement"
     INVOICES = "invoices"
@@ -103,6 +111,12 @@ class WorkspaceRecord(Record, table=True):
     sync_times: str = "11:45,15:15,18:30"
     consent_reminder_days: str = "8,2"
     feed_history_days: int = 7
+    # Invoicing: final invoices of paid proformas and invoices of paid sales, issued at once or on a button;
+    # ``sale_invoicing_source`` names the system sale invoices are issued in ("" = the only one connected).
+    proforma_mode: InvoicingMode = Field(default=InvoicingMode.MANUAL, sa_type=StrEnumType(InvoicingMode))
+    sale_mode: InvoicingMode = Field(default=InvoicingMode.AUTO, sa_type=StrEnumType(InvoicingMode))
+    sale_invoicing_source: str = ""
+    vat_rate: Decimal | None = Field(default=None, sa_type=Money)  # VAT % of sales without lines; None: the country's
     created_at: datetime = _created_at()
 
 
@@ -205,7 +219,7 @@ class InvoiceRecord(Record, table=True):
     currency: str = _currency()
     paid_amount: Decimal = Field(default=ZERO, sa_type=Money)
     status: InvoiceStatus = Field(default=InvoiceStatus.ISSUED, sa_type=StrEnumType(InvoiceStatus))
-    source: str  # where it came from: "csv", later "billingo", "szamlazz", …
+    source: str  # where it came from: "csv", "billingo", "fakturownia", "szamlazz", "own"
     external_id: str | None = None
     natural_key: str
     created_at: datetime = _created_at()
@@ -331,4 +345,4 @@ class ImportBatchRecord(Record, table=True):
 
 # The bank-feed tables live in their own module; importing it here puts them in ``metadata``
 # wherever the tables are imported (Alembic's env, the schema tests).
-from core.persistence import bank_tables  # noqa: E402, F401
+from core.persistence import bank_tables, invoicing_tables  # noqa: E402, F401

@@ -32,6 +32,10 @@ class EventKind:
     CONSENT_EXPIRED = "consent_expired"
     SYNC_FAILING = "sync_failing"
     SYNC_RECOVERED = "sync_recovered"
+    FINAL_INVOICE_ISSUED = "final_invoice_issued"
+    SALE_PAID = "sale_paid"  # manual mode: a person presses "Generate invoice"
+    SALE_INVOICED = "sale_invoiced"
+    WRITE_BACK_FAILED = "write_back_failed"  # shown with a Retry button
 
 
 def audit(

@@ -25,6 +25,8 @@ from core.persistence.tables import WorkspaceRecord
 from core.services.bank_providers import BankFeeds
 from core.services.bank_sync import ConnectionSync, require_active, sync_connection
 from core.services.consents import ConsentCheck, check_consents
+from core.services.invoice_sources import InvoiceSources
+from core.services.invoicing_jobs import PULL_MINUTES, WRITE_BACK_SECONDS, pull_job, write_back_job
 from core.services.job_claims import claim, finish
 from core.sync_times import latest_slot, sync_times
 
@@ -135,6 +137,13 @@ class FeedScheduler:
         daily = CronTrigger(hour=CONSENT_CHECK_AT.hour, minute=CONSENT_CHECK_AT.minute, timezone=UTC)
         self.scheduler.add_job(daily_consent_check, daily, args=[self.feeds], id="consents", replace_existing=True)
         self.scheduler.add_job(self.refresh, "interval", minutes=REFRESH_MINUTES, id="refresh", replace_existing=True)
+        # Invoicing: the write-back queue is drained often (a pairing should show in the invoicing system within
+        # a minute); invoicing systems are pulled every quarter hour.
+        invoicing = InvoiceSources(self.feeds.engine, clock=self.feeds.clock, sleep=self.feeds.sleep)
+        self.scheduler.add_job(write_back_job, "interval", seconds=WRITE_BACK_SECONDS, args=[invoicing],
+                               id="write-back", replace_existing=True, max_instances=1)  # fmt: skip
+        self.scheduler.add_job(pull_job, "interval", minutes=PULL_MINUTES, args=[invoicing], id="invoices",
+                               replace_existing=True, max_instances=1)  # fmt: skip
         # Once at start: a slot or a consent check missed while no scheduler ran happens now (claims keep it once).
         self.scheduler.add_job(self._catch_up, id="catch-up", replace_existing=True)
         self.scheduler.start()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col
 
-from core.domain import Invoice, InvoiceStatus, status_for
+from core.domain import Invoice, InvoiceStatus, paid_part, status_for
 from core.errors import InputError
 from core.invoicing.csv_file import read_invoices
 from core.money import ZERO, format_amount
@@ -22,7 +22,7 @@ from core.persistence.mapping import invoice_values
 from core.persistence.tables import AllocationRecord, ImportBatchRecord, ImportKind, InvoiceRecord, utcnow
 from core.progress import Progress, no_progress
 from core.services.events import audit
-from core.services.matching_run import MatchingOutcome, paid_part, run_matching
+from core.services.matching_run import MatchingOutcome, run_matching
 from core.services.workspaces import lock_workspace
 
 SOURCE = "csv"

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
-from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, status_for
+from core.domain import AllocationMethod, Invoice, InvoiceKind, Transaction, TransactionStatus, paid_part, status_for
 from core.matching import Flag, KnownPayer, MatchingEngine, MatchPolicy, MatchResult, MatchStatus, Reason
 from core.money import ZERO, format_amount
 from core.persistence.bulk import chunks, update_by_id
@@ -33,6 +33,8 @@ from core.persistence.tables import (
 )
 from core.progress import Progress, no_progress
 from core.services.events import EventKind, audit_allocation, emit
+from core.services.proformas import proforma_paid
+from core.services.source_operations import PaymentToWrite, queue_payments
 
 ENGINE_ACTOR = "engine"
 _PENDING = (TransactionStatus.UNMATCHED, TransactionStatus.SUGGESTED)
@@ -82,7 +84,7 @@ def run_matching(
         lambda done: progress("Matching", done, len(transactions)),
         suggest_only=_undone_by_people(session, [int(tx.id) for tx in transactions]),
     )
-    return _store(session, workspace.id, {inv.id: inv for inv in invoices}, transactions, results, allocated)
+    return _store(session, workspace, {inv.id: inv for inv in invoices}, transactions, results, allocated)
 
 
 def _pending_transactions(
@@ -121,13 +123,17 @@ def _undone_by_people(session: Session, transaction_ids: Sequence[int]) -> set[s
 
 def _store(
     session: Session,
-    workspace_id: int,
+    workspace: WorkspaceRecord,
     invoices: dict[str, Invoice],
     transactions: list[Transaction],
     results: list[MatchResult],
     allocated: dict[str, Decimal],
 ) -> MatchingOutcome:
+    assert workspace.id is not None
+    workspace_id = workspace.id
     ids = [int(tx.id) for tx in transactions]
+    by_id = {int(tx.id): tx for tx in transactions}
+    proformas_paid: dict[str, dict[str, Any]] = {}
     for chunk in chunks(ids):
         session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id).in_(chunk)))
     earlier = _allocation_counts(session, ids)
@@ -173,7 +179,7 @@ def _store(
                 "reasons": [reason_json(r) for r in candidate.reasons],
                 "flags": [f.value for f in result.flags], "created_at": now,
             })  # fmt: skip
-        _emit_events(session, workspace_id, tx, result, invoices, paid, earlier.get(tx_id, 0))
+        _emit_events(session, workspace_id, tx, result, invoices, paid, earlier.get(tx_id, 0), proformas_paid)
     if allocation_rows:
         returning = insert(AllocationRecord).returning(col(AllocationRecord.id), sort_by_parameter_order=True)
         allocation_ids = session.execute(returning, allocation_rows).scalars().all()
@@ -188,6 +194,12 @@ def _store(
                 method=AllocationMethod.AUTOMATIC,
                 allocation_id=allocation_id,
             )
+        payments = [
+            PaymentToWrite(allocation_id, row["invoice_id"], row["amount"], row["currency"],
+                           by_id[row["transaction_id"]].booking_date, _payment_note(by_id[row["transaction_id"]]))
+            for row, allocation_id in zip(allocation_rows, allocation_ids, strict=True)
+        ]  # fmt: skip
+        queue_payments(session, workspace_id, payments, ENGINE_ACTOR)
     if suggestion_rows:
         session.execute(insert(MatchSuggestionRecord), suggestion_rows)
     update_by_id(session, BankTransactionRecord, transaction_rows)
@@ -196,17 +208,23 @@ def _store(
         for i, amount in paid.items()
     ]
     update_by_id(session, InvoiceRecord, invoice_rows)
+    for invoice_id, payload in proformas_paid.items():
+        proforma = session.get(InvoiceRecord, int(invoice_id))
+        assert proforma is not None
+        session.refresh(proforma)  # its paid amount was just updated in bulk, past the ORM
+        proforma_paid(session, workspace, proforma, payload, ENGINE_ACTOR)
     return MatchingOutcome(
         counts[MatchStatus.MATCHED], counts[MatchStatus.SUGGESTED], counts[MatchStatus.UNMATCHED], len(allocation_rows)
     )
 
 
-def paid_part(gross: Decimal, amount: Decimal) -> Decimal:
-    """Return ``amount`` (a magnitude) as it counts in the paid amount of an invoice of ``gross``.
+def payment_note(counterparty_name: str, reference: str) -> str:
+    """Return what a written-back payment says about its bank transaction: payer and reference, one line."""
+    return " · ".join(part for part in (counterparty_name.strip(), " ".join(reference.split())) if part)
 
-    Negated for a credit note, whose paid amount is negative like its gross.
-    """
-    return amount if gross >= ZERO else -amount
+
+def _payment_note(tx: Transaction) -> str:
+    return payment_note(tx.counterparty_name, tx.reference)
 
 
 def reason_json(reason: Reason) -> dict[str, Any]:
@@ -234,6 +252,7 @@ def _emit_events(
     invoices: dict[str, Invoice],
     paid: dict[str, Decimal],
     earlier_allocations: int,
+    proformas_paid: dict[str, dict[str, Any]],
 ) -> None:
     payload = event_payload(tx, result, invoices, paid)
     if result.status is MatchStatus.MATCHED:
@@ -249,7 +268,7 @@ def _emit_events(
             inv = invoices[a.invoice_id]
             # Once per proforma: its final invoice is due once, however often its payment is re-paired.
             if inv.kind is InvoiceKind.PROFORMA and paid.get(a.invoice_id, inv.paid) == inv.gross:
-                emit(session, workspace_id, EventKind.PROFORMA_PAID, f"proforma_paid:{a.invoice_id}", payload)
+                proformas_paid[a.invoice_id] = payload
         return
     if Flag.ALREADY_PAID in result.flags:
         emit(session, workspace_id, EventKind.POSSIBLE_DOUBLE_PAYMENT, f"double:{tx.id}", payload)

@@ -15,7 +15,15 @@ from decimal import Decimal
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from core.domain import AllocationMethod, InvoiceKind, InvoiceStatus, TransactionStatus, due_first, status_for
+from core.domain import (
+    AllocationMethod,
+    InvoiceKind,
+    InvoiceStatus,
+    TransactionStatus,
+    due_first,
+    paid_part,
+    status_for,
+)
 from core.errors import ReconciliationError
 from core.money import ZERO, format_amount
 from core.parties import compact_iban, name_tokens, tax_key
@@ -32,7 +40,9 @@ from core.persistence.tables import (
     utcnow,
 )
 from core.services.events import EventKind, audit, audit_allocation, emit
-from core.services.matching_run import paid_part, run_matching
+from core.services.matching_run import payment_note, run_matching
+from core.services.proformas import proforma_paid
+from core.services.source_operations import PaymentToWrite, queue_payments, queue_removal
 from core.services.workspaces import lock_workspace
 
 
@@ -71,7 +81,7 @@ def pair(
     if amounts is not None and len(amounts) != len(invoice_ids):
         raise ReconciliationError("give one amount per invoice")
     with session_scope(engine) as session:
-        lock_workspace(session, workspace_id)
+        workspace = lock_workspace(session, workspace_id)
         tx = _transaction(session, workspace_id, transaction_id)
         if tx.status is TransactionStatus.IGNORED:
             raise ReconciliationError(
@@ -89,7 +99,11 @@ def pair(
         tx.status = TransactionStatus.MATCHED
         session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
         _learn(session, workspace_id, tx, planned[0][0], booked[0].allocation_id)
-        _announce(session, workspace_id, tx, [record for record, _ in planned], booked, actor)
+        note = payment_note(tx.counterparty_name, tx.reference)
+        payments = [PaymentToWrite(b.allocation_id, b.invoice_id, b.amount, tx.currency, tx.booking_date, note)
+                    for b in booked]  # fmt: skip
+        queue_payments(session, workspace_id, payments, actor)
+        _announce(session, workspace, tx, [record for record, _ in planned], booked, actor)
     return booked
 
 
@@ -124,6 +138,7 @@ def _undo(session: Session, workspace_id: int, allocation: AllocationRecord, act
     tx = session.get(BankTransactionRecord, allocation.transaction_id)
     assert invoice is not None and tx is not None and allocation.id is not None and invoice.id is not None
     allocation.undone_at, allocation.undone_by = utcnow(), actor
+    queue_removal(session, allocation, actor)
     # What a pairing taught is forgotten with it: a mistaken pairing must not keep pairing that payer.
     session.execute(delete(PayerAliasRecord).where(col(PayerAliasRecord.source_allocation_id) == allocation.id))
     invoice.paid_amount -= paid_part(invoice.gross, allocation.amount)
@@ -312,7 +327,7 @@ def _learn(
 
 def _announce(
     session: Session,
-    workspace_id: int,
+    workspace: WorkspaceRecord,
     tx: BankTransactionRecord,
     records: list[InvoiceRecord],
     booked: list[Booked],
@@ -330,10 +345,11 @@ def _announce(
         "by": actor,
     }  # fmt: skip
     key = ",".join(str(b.allocation_id) for b in booked)
-    emit(session, workspace_id, EventKind.PAYMENT_MATCHED, f"paired:{key}", payload)
+    assert workspace.id is not None
+    emit(session, workspace.id, EventKind.PAYMENT_MATCHED, f"paired:{key}", payload)
     for record in records:
         if record.kind is InvoiceKind.PROFORMA and record.status is InvoiceStatus.PAID:
-            emit(session, workspace_id, EventKind.PROFORMA_PAID, f"proforma_paid:{record.id}", payload)
+            proforma_paid(session, workspace, record, payload, actor)
 
 
 def _by_whom(session: Session, tx: BankTransactionRecord) -> str:

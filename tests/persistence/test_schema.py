@@ -34,6 +34,10 @@ TABLES = {
     "outbox_event",
     "payer_alias",
     "import_batch",
+    "invoice_source",
+    "source_operation",
+    "sale",
+    "webhook_delivery",
 }
 
 
@@ -57,7 +61,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() == "0003"
         assert table_names(engine) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()

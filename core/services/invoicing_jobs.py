@@ -1,0 +1,49 @@
+"""The scheduled invoicing work: drain the write-back queue often, pull invoicing systems now and then.
+
+Both are safe to run from any number of processes: operations are claimed one by one
+(``core.services.write_back``), pulls store idempotently, and lookups by number are claimed once each.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, col, select
+
+from core.errors import ProviderError
+from core.invoicing.source import SOURCES, source_class
+from core.persistence.invoicing_tables import InvoiceSourceRecord
+from core.services.invoice_sources import InvoiceSources
+from core.services.invoice_sync import look_up_unknown_numbers, sync_all
+from core.services.write_back import run_due
+
+log = logging.getLogger("reconbot.invoicing")
+WRITE_BACK_SECONDS = 30
+PULL_MINUTES = 15
+SCHEDULER_ACTOR = "scheduler"
+
+
+async def write_back_job(sources: InvoiceSources) -> int:
+    """Run every due write-back; return how many operations were attempted."""
+    done = await run_due(sources)
+    for view in done:
+        if view.last_error:
+            log.warning("%s %s (%s): %s", view.source, view.kind.value, view.status.value, view.last_error)
+    return len(done)
+
+
+async def pull_job(sources: InvoiceSources) -> None:
+    """Pull every workspace's listing systems, and look up quoted numbers in the ones that cannot list."""
+    with Session(sources.engine) as session:
+        rows = session.exec(select(InvoiceSourceRecord.workspace_id, InvoiceSourceRecord.name)
+                            .order_by(col(InvoiceSourceRecord.id))).all()  # fmt: skip
+    for workspace_id in sorted({w for w, _ in rows}):
+        for result in await sync_all(sources, workspace_id, actor=SCHEDULER_ACTOR):
+            if result.error:
+                log.warning("workspace %s: %s", workspace_id, result.error)
+    for workspace_id, name in rows:
+        if name in SOURCES and not source_class(name).lists_invoices:
+            try:
+                await look_up_unknown_numbers(sources, workspace_id, name, actor=SCHEDULER_ACTOR)
+            except ProviderError as exc:
+                log.warning("workspace %s: %s", workspace_id, exc)
