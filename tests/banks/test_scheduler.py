@@ -74,6 +74,8 @@ async def test_two_hundred_days_of_schedule(engine: Engine, hu_workspace: int, t
         scheduler = FeedScheduler.create(feeds)
         scheduler.start()
         scheduler.scheduler.remove_job("refresh")  # settings do not change here; 57,600 no-op wakeups saved
+        for job_id in ("write-back", "invoices"):  # no invoicing system here; 576,000 no-op wakeups saved
+            scheduler.scheduler.remove_job(job_id)
         try:
             errors = await run_until(scheduler, traveller, end)
         finally:
@@ -144,3 +146,14 @@ def test_only_one_process_holds_the_scheduler_lock(engine: Engine) -> None:
     first.release()
     assert second.acquire()
     second.release()
+
+
+async def test_the_scheduler_also_drains_the_write_back_queue_and_pulls_invoices(engine: Engine) -> None:
+    scheduler = FeedScheduler.create(BankFeeds(engine, sleep=Sleeps(), public_url="http://127.0.0.1:9"))
+    scheduler.start()
+    try:
+        jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown()
+    assert jobs["write-back"].trigger.interval == timedelta(seconds=30)
+    assert jobs["invoices"].trigger.interval == timedelta(minutes=15)

@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -27,34 +27,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.fakes.clock import FakeClock, RecordingSleep
+
+__all__ = ["FakeClock", "FakeFakturownia", "RecordingSleep"]
+
 WARSAW = ZoneInfo("Europe/Warsaw")
 CENT = Decimal("0.01")
 KINDS = frozenset({"vat", "proforma", "bill", "receipt", "advance", "final", "correction", "estimate", "kp", "kw"})
 LANGS = frozenset("pl en en-GB de fr cz ru es it nl hr ar sk sl el et cn hu tr fa".split())
 _dumps = partial(json.dumps, default=str, ensure_ascii=False)
-
-
-@dataclass
-class FakeClock:
-    """A settable aware-UTC clock; share it between the fake and the source's ``SourceContext``."""
-
-    now: datetime = datetime(2026, 5, 11, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class RecordingSleep:
-    """A ``sleep`` that records the waits instead of waiting."""
-
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @dataclass
@@ -98,7 +79,7 @@ class FakeFakturownia:
         self, *, api_token: str = "fake-fakturownia-token", clock: Callable[[], datetime] | None = None
     ) -> None:
         self.api_token = api_token
-        self.clock = clock or FakeClock()
+        self.clock = clock or FakeClock(datetime(2026, 5, 11, 9, 0, tzinfo=UTC))
         self.invoices: dict[int, dict[str, Any]] = {}
         self.payments: dict[int, dict[str, Any]] = {}
         self.emailed: list[int] = []  # invoice ids send_by_email was called for

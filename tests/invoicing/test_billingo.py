@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,31 +17,16 @@ from core.invoicing.billingo import BillingoSource
 from core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
 from core.invoicing.source import SourceContext, build_source
 from tests.fakes.billingo import API_KEY, FakeBillingo
+from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import serve
 
 START = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 TODAY = START.date()
 
 
-@dataclass
-class FakeClock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class RecordingSleep:
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -17,19 +16,12 @@ from core.invoicing import szamlazz_xml as wire
 from core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
 from core.invoicing.source import SourceContext, build_source
 from core.invoicing.szamlazz import AgentError, SzamlazzSource
+from tests.fakes.clock import RecordingSleep
 from tests.fakes.server import serve
 from tests.fakes.szamlazz import FakeSzamlazz, Recorded
 
 AGENT_KEY = "4k7xq2m9wz8r5t1y3u6i0o9p8a7s6d5f4g3h2j1k0l"
 NOW = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class RecordingSleep:
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

@@ -252,3 +252,17 @@ async def test_an_own_system_that_does_not_show_reconbot_s_pairings_cannot_undo_
     invoice = stored_invoice(engine, "OWN-2026-9")
     assert (invoice.paid_amount, invoice.status) == (Decimal("9000"), InvoiceStatus.PAID)
     assert operations(engine) == []  # nothing to write back to: the own system has no API reconbot calls
+
+
+async def test_the_scheduled_jobs_pull_every_workspace_and_drain_the_queue(
+    engine: Engine, workspace_id: int, sources: InvoiceSources, billingo: FakeBillingo, pay: Callable[..., None]
+) -> None:
+    from core.services.invoicing_jobs import pull_job, write_back_job
+
+    document = billingo.seed_invoice("4500", number="INV-2026-000050")
+    await pull_job(sources)
+    pay("4500", "INV-2026-000050")
+
+    assert await write_back_job(sources) == 1
+    assert await write_back_job(sources) == 0
+    assert len(billingo.payments[document["id"]]) == 1
