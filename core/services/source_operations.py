@@ -58,25 +58,18 @@ def queue_payments(session: Session, workspace_id: int, payments: Sequence[Payme
     if not payments:
         return 0
     documents = _writable_documents(session, workspace_id, sorted({p.invoice_id for p in payments}))
-    now = utcnow()
     rows: list[dict[str, Any]] = []
     for p in payments:
         document = documents.get(p.invoice_id)
         if document is None:
             continue
         source, external_id, number = document
-        rows.append({
-            "workspace_id": workspace_id, "source": source, "kind": OperationKind.REGISTER_PAYMENT,
-            "key": f"payment:{p.allocation_id}", "invoice_id": p.invoice_id, "allocation_id": p.allocation_id,
-            "sale_id": None, "status": OperationStatus.PENDING, "attempts": 0,
-            "max_attempts": source_class(source).max_attempts, "next_attempt_at": None, "claimed_at": None,
-            "claimed_by": "", "last_error": "", "result": {}, "created_by": actor, "created_at": now,
-            "finished_at": None,
-            "payload": {"document": {"external_id": external_id, "number": number},
-                        "payment": {"key": payment_key(p.allocation_id), "paid_on": p.paid_on.isoformat(),
-                                    "amount": format_amount(p.amount), "currency": p.currency,
-                                    "method": "transfer", "note": p.note[:140]}},
-        })  # fmt: skip
+        payload = {"document": {"external_id": external_id, "number": number},
+                   "payment": {"key": payment_key(p.allocation_id), "paid_on": p.paid_on.isoformat(),
+                               "amount": format_amount(p.amount), "currency": p.currency, "method": "transfer",
+                               "note": p.note[:140]}}  # fmt: skip
+        rows.append(_values(workspace_id, source, OperationKind.REGISTER_PAYMENT, f"payment:{p.allocation_id}",
+                            actor, payload, invoice_id=p.invoice_id, allocation_id=p.allocation_id))  # fmt: skip
     for start in range(0, len(rows), 1000):
         session.execute(insert(SourceOperationRecord), rows[start : start + 1000])
     return len(rows)
@@ -103,13 +96,9 @@ def queue_removal(session: Session, allocation: AllocationRecord, actor: str) ->
         register.status, register.finished_at = OperationStatus.CANCELLED, utcnow()
         register.last_error = f"the pairing was undone by {actor} before it was written"
         return
-    values = {
-        "workspace_id": allocation.workspace_id, "source": register.source, "kind": OperationKind.REMOVE_PAYMENT,
-        "key": f"unpayment:{allocation.id}", "invoice_id": register.invoice_id, "allocation_id": allocation.id,
-        "payload": register.payload, "status": OperationStatus.PENDING, "attempts": 0,
-        "max_attempts": register.max_attempts, "next_attempt_at": None, "claimed_by": "", "last_error": "",
-        "result": {}, "created_by": actor, "created_at": utcnow(),
-    }  # fmt: skip
+    values = _values(allocation.workspace_id, register.source, OperationKind.REMOVE_PAYMENT,
+                     f"unpayment:{allocation.id}", actor, register.payload, invoice_id=register.invoice_id,
+                     allocation_id=allocation.id)  # fmt: skip
     insert_unless_present(session, SourceOperationRecord, values, ["workspace_id", "key"])
 
 
@@ -129,17 +118,34 @@ def queue_operation(
 
     Two requests for the same thing at once get the same row (the unique key decides).
     """
-    values = {
-        "workspace_id": workspace_id, "source": source, "kind": kind, "key": key, "invoice_id": invoice_id,
-        "sale_id": sale_id, "payload": payload or {}, "status": OperationStatus.PENDING, "attempts": 0,
-        "max_attempts": source_class(source).max_attempts, "next_attempt_at": None, "claimed_by": "",
-        "last_error": "", "result": {}, "created_by": actor, "created_at": utcnow(),
-    }  # fmt: skip
+    values = _values(workspace_id, source, kind, key, actor, payload or {}, invoice_id=invoice_id, sale_id=sale_id)
     insert_unless_present(session, SourceOperationRecord, values, ["workspace_id", "key"])
     query = select(SourceOperationRecord).where(
         col(SourceOperationRecord.workspace_id) == workspace_id, col(SourceOperationRecord.key) == key
     )
     return session.exec(query).one()
+
+
+def _values(
+    workspace_id: int,
+    source: str,
+    kind: OperationKind,
+    key: str,
+    actor: str,
+    payload: dict[str, Any],
+    *,
+    invoice_id: int | None = None,
+    allocation_id: int | None = None,
+    sale_id: int | None = None,
+) -> dict[str, Any]:
+    """Return the row of a new operation, due at once, with its system's attempt budget."""
+    return {
+        "workspace_id": workspace_id, "source": source, "kind": kind, "key": key, "invoice_id": invoice_id,
+        "allocation_id": allocation_id, "sale_id": sale_id, "payload": payload, "status": OperationStatus.PENDING,
+        "attempts": 0, "max_attempts": source_class(source).max_attempts, "next_attempt_at": None,
+        "claimed_at": None, "claimed_by": "", "last_error": "", "result": {}, "created_by": actor,
+        "created_at": utcnow(), "finished_at": None,
+    }  # fmt: skip
 
 
 def in_flight(session: Session, invoice_ids: Sequence[int]) -> dict[int, Decimal]:

@@ -91,14 +91,17 @@ async def run_operation(sources: InvoiceSources, operation_id: int, *, owner: st
     claimed = _claim(sources, operation_id, owner)
     if claimed is None:
         return read_operation(sources, operation_id)
-    if claimed.kind is OperationKind.REMOVE_PAYMENT and not _registration_settled(sources, claimed):
+    registration = _registration(sources, claimed) if claimed.kind is OperationKind.REMOVE_PAYMENT else None
+    if registration is not None and registration[0] not in _FINISHED:
+        # A removal runs after its registration has finished, or it could overtake it and remove nothing.
         return _postpone(sources, claimed, seconds=_FIRST_WAIT)
     try:
         client = sources.source(claimed.workspace_id, claimed.source)
     except ProviderError as exc:
         return _record_failure(sources, claimed, exc)
     try:
-        outcome = await _perform(client, claimed, sources, maybe_done=claimed.attempts > 1)
+        provider_id = str((registration[1] if registration else {}).get("provider_id") or "")
+        outcome = await _perform(client, claimed, sources, maybe_done=claimed.attempts > 1, provider_id=provider_id)
     except ProviderError as exc:
         return _record_failure(sources, claimed, exc)
     finally:
@@ -184,15 +187,15 @@ def _claim(sources: InvoiceSources, operation_id: int, owner: str) -> OperationV
         return OperationView.of(record)
 
 
-def _registration_settled(sources: InvoiceSources, removal: OperationView) -> bool:
-    # A removal runs after its registration has finished, or it could overtake it and remove nothing.
+def _registration(sources: InvoiceSources, removal: OperationView) -> tuple[OperationStatus, dict[str, Any]] | None:
+    """Return the status and result of the write a removal undoes, or None when there is none."""
     with Session(sources.engine) as session:
-        query = select(SourceOperationRecord.status).where(
+        query = select(SourceOperationRecord.status, SourceOperationRecord.result).where(
             col(SourceOperationRecord.workspace_id) == removal.workspace_id,
             col(SourceOperationRecord.key) == f"payment:{removal.allocation_id}",
         )
-        status = session.exec(query).first()
-    return status is None or status in _FINISHED
+        found = session.exec(query).first()
+    return None if found is None else (OperationStatus(found[0]), dict(found[1]))
 
 
 def _postpone(sources: InvoiceSources, view: OperationView, *, seconds: float) -> OperationView:
@@ -242,7 +245,7 @@ def _payment(payload: dict[str, Any]) -> tuple[DocumentRef, PaymentEntry]:
 
 
 async def _perform(
-    client: InvoiceSource, view: OperationView, sources: InvoiceSources, *, maybe_done: bool
+    client: InvoiceSource, view: OperationView, sources: InvoiceSources, *, maybe_done: bool, provider_id: str
 ) -> dict[str, Any] | SourceInvoice:
     """Call the system for one operation; return the result to record (a dict, or the invoice it issued)."""
     if view.kind is OperationKind.REGISTER_PAYMENT:
@@ -251,7 +254,6 @@ async def _perform(
         return _payment_result(done.provider_id, done.paid_total, done.already)
     if view.kind is OperationKind.REMOVE_PAYMENT:
         document, entry = _payment(view.payload)
-        provider_id = _registered_id(sources, view)
         done = await client.remove_payment(document, entry, provider_id=provider_id, maybe_done=maybe_done)
         return _payment_result(done.provider_id, done.paid_total, done.already)
     if view.kind is OperationKind.FINAL_INVOICE:
@@ -268,13 +270,3 @@ async def _perform(
 def _payment_result(provider_id: str, paid_total: Decimal | None, already: bool) -> dict[str, Any]:
     return {"provider_id": provider_id, "paid_total": None if paid_total is None else str(paid_total),
             "already": already}  # fmt: skip
-
-
-def _registered_id(sources: InvoiceSources, removal: OperationView) -> str:
-    with Session(sources.engine) as session:
-        query = select(SourceOperationRecord.result).where(
-            col(SourceOperationRecord.workspace_id) == removal.workspace_id,
-            col(SourceOperationRecord.key) == f"payment:{removal.allocation_id}",
-        )
-        result = session.exec(query).first() or {}
-    return str(result.get("provider_id") or "")
