@@ -54,3 +54,8 @@ class RateLimitedError(ProviderError):
         super().__init__(message, permanent=False, status=429)
         self.retry_after = retry_after
         self.daily = daily
+
+
+class SetupError(Exception):
+    """A setup request (a member, a role, a chat bot or channel, a link code) cannot be done; the message says
+    why, in words the person can act on."""

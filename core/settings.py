@@ -114,3 +114,17 @@ def public_url() -> str:
         return configured
     host, port = listen_address()
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+SLACK_API_URL_ENV = "RECONBOT_SLACK_API_URL"
+TELEGRAM_API_URL_ENV = "RECONBOT_TELEGRAM_API_URL"
+
+
+def slack_api_url() -> str:
+    """Return the Slack Web API base URL, ending in ``/`` (``RECONBOT_SLACK_API_URL`` points it at a local fake)."""
+    return (os.environ.get(SLACK_API_URL_ENV, "").strip() or "https://slack.com/api/").rstrip("/") + "/"
+
+
+def telegram_api_url() -> str:
+    """Return the Telegram Bot API server, without a trailing ``/`` (``RECONBOT_TELEGRAM_API_URL`` for a fake)."""
+    return (os.environ.get(TELEGRAM_API_URL_ENV, "").strip() or "https://api.telegram.org").rstrip("/")

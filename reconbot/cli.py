@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 from core.banks.errors import ProviderError
 from core.domain import DEFAULT_WORKSPACE
-from core.errors import InputError, ReconciliationError, SecretKeyError
-from reconbot import bank_parser, books_parser, files, invoicing_parser
+from core.errors import InputError, ReconciliationError, SecretKeyError, SetupError
+from reconbot import bank_parser, books_parser, chat_parser, files, invoicing_parser
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     books_parser.add_commands(sub)
     bank_parser.add_commands(sub)
     invoicing_parser.add_commands(sub)
+    chat_parser.add_commands(sub)
     return parser
 
 
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"reconbot: {exc}", file=sys.stderr)
         return 2
-    except (ReconciliationError, ProviderError, SecretKeyError) as exc:
+    except (ReconciliationError, ProviderError, SecretKeyError, SetupError) as exc:
         print(f"reconbot: {exc}", file=sys.stderr)
         return 1
     except FileNotFoundError as exc:

@@ -1,4 +1,4 @@
-"""``reconbot run``: one process serving the web endpoints and running the bank-feed scheduler.
+"""``reconbot run``: one process serving the web endpoints and chat bots, and running the scheduler.
 
 Several processes may run (more web capacity on PostgreSQL); only the one holding the
 ``SchedulerLock`` schedules, and the others keep trying, so one takes over if it stops.
@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from admin.app import create_app
+from bot.runtime import ChatRuntime
 from core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
 from core.services.bank_providers import BankFeeds
 from core.services.feed_scheduler import FeedScheduler, SchedulerLock
@@ -43,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(feeds: BankFeeds, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
-    """Serve the web application and run the scheduler (when this process holds its lock) until ``stop``."""
-    runner = web.AppRunner(create_app(feeds), access_log=None)
+    """Serve the web application, the chat bots and their delivery, and run the scheduler (when this process
+    holds its lock) until ``stop``."""
+    chat = ChatRuntime(feeds.engine, feeds=feeds, public_url=feeds.public_url)
+    app = create_app(feeds)
+    chat.mount(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     log.info("serving on http://%s:%s (public address %s)", host, port, feeds.public_url)
+    await chat.start()
     lock = SchedulerLock(feeds)
     scheduler: FeedScheduler | None = None
     try:
@@ -63,6 +69,7 @@ async def serve(feeds: BankFeeds, host: str, port: int, *, stop: asyncio.Event |
         if scheduler is not None:
             scheduler.shutdown()
         lock.release()
+        await chat.stop()
         await runner.cleanup()
 
 

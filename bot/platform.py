@@ -1,0 +1,41 @@
+"""One workspace's bot on one platform: what ``reconbot run`` starts, stops and mounts on its web server."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from aiohttp import web
+
+from bot.transport import ChatTransport
+from core.services.chat_setup import ChatConnection
+from handlers.context import Chat
+
+
+class ChatBot(ABC):
+    """Receives a platform's updates (Socket Mode, polling, or a web endpoint) and sends through ``transport``."""
+
+    def __init__(self, connection: ChatConnection, chat: Chat) -> None:
+        self.connection = connection
+        self.chat = chat
+
+    @property
+    @abstractmethod
+    def transport(self) -> ChatTransport:
+        """Return what the delivery worker sends this bot's messages through."""
+
+    @property
+    def web_path(self) -> str:
+        """Return the path of this bot's web endpoint (used in HTTP/webhook mode)."""
+        return f"/{self.connection.platform.value}/{self.connection.id}"
+
+    def mount(self, app: web.Application) -> None:
+        """Add this bot's web endpoint to ``app`` (must be called before the app starts; no-op when not needed)."""
+        return None
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Begin receiving updates (connect Socket Mode, start polling, or register the webhook)."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop receiving and close connections."""

@@ -1,0 +1,180 @@
+"""Workspace members, their roles, and the chat accounts linked to them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from core.errors import SetupError
+from core.persistence.bulk import insert_unless_present
+from core.persistence.chat_tables import ChatIdentityRecord, LinkCodeRecord, MemberRecord, Platform
+from core.persistence.tables import utcnow
+from core.roles import Role
+from core.services.events import audit
+
+LINK_CODE_LIFETIME = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    workspace_id: int
+    name: str
+    role: Role
+
+
+def _member(record: MemberRecord) -> Member:
+    assert record.id is not None
+    return Member(record.id, record.workspace_id, record.name, record.role)
+
+
+def add_member(session: Session, workspace_id: int, name: str, role: Role, *, actor: str, email: str = "") -> Member:
+    """Add a member (or give a removed one back their place) with ``role``; return them.
+
+    Raises SetupError for an empty name or a name already in use by a current member.
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise SetupError("a member needs a name")
+    row = {"workspace_id": workspace_id, "name": name, "role": role, "email": email, "created_at": utcnow()}
+    inserted = insert_unless_present(session, MemberRecord, row, ["workspace_id", "name"])
+    record = _by_name(session, workspace_id, name)
+    assert record is not None
+    if not inserted:
+        if record.removed_at is None:
+            raise SetupError(f"there is already a member called {name!r}")
+        record.removed_at, record.role, record.email = None, role, email
+    audit(session, workspace_id, actor, "member.added", "member", record.id, name=name, role=role.value)
+    return _member(record)
+
+
+def set_role(session: Session, workspace_id: int, member_id: int, role: Role, *, actor: str) -> Member:
+    """Change a member's role; return them. Raises SetupError for an unknown member or removing the last owner."""
+    record = _current(session, workspace_id, member_id)
+    if record.role is Role.OWNER and role is not Role.OWNER:
+        _keep_an_owner(session, workspace_id, member_id)
+    before, record.role = record.role, role
+    audit(session, workspace_id, actor, "member.role_set", "member", member_id, role=role.value, was=before.value)
+    return _member(record)
+
+
+def remove_member(session: Session, workspace_id: int, member_id: int, *, actor: str) -> None:
+    """Remove a member: their chat accounts are unlinked at once. Raises SetupError as ``set_role`` does."""
+    record = _current(session, workspace_id, member_id)
+    if record.role is Role.OWNER:
+        _keep_an_owner(session, workspace_id, member_id)
+    record.removed_at = utcnow()
+    for identity in session.exec(select(ChatIdentityRecord).where(col(ChatIdentityRecord.member_id) == member_id)):
+        session.delete(identity)
+    audit(session, workspace_id, actor, "member.removed", "member", member_id, name=record.name)
+
+
+def members(session: Session, workspace_id: int) -> list[Member]:
+    """Return the workspace's current members, by name."""
+    query = select(MemberRecord).where(
+        col(MemberRecord.workspace_id) == workspace_id, col(MemberRecord.removed_at).is_(None)
+    )
+    return [_member(r) for r in session.exec(query.order_by(col(MemberRecord.name)))]
+
+
+def find_member(session: Session, workspace_id: int, reference: str) -> Member:
+    """Return the current member named ``reference`` (or with that id). Raises SetupError when there is none."""
+    record = _by_name(session, workspace_id, " ".join(reference.split()))
+    if record is None and reference.isdigit():
+        record = session.get(MemberRecord, int(reference))
+    if record is None or record.workspace_id != workspace_id or record.removed_at is not None:
+        raise SetupError(f"there is no member {reference!r}")
+    return _member(record)
+
+
+def link_identity(
+    session: Session, workspace_id: int, member_id: int, platform: Platform, user_id: str, *, actor: str
+) -> None:
+    """Link a chat account to a member (moving it from anyone it was linked to). Raises SetupError as usual."""
+    _current(session, workspace_id, member_id)
+    user_id = user_id.strip()
+    if not user_id:
+        raise SetupError(f"a {platform.value} user id is required")
+    existing = _identity(session, workspace_id, platform, user_id)
+    if existing is None:
+        session.add(ChatIdentityRecord(workspace_id=workspace_id, member_id=member_id, platform=platform,
+                                       user_id=user_id))  # fmt: skip
+    else:
+        existing.member_id = member_id
+    audit(session, workspace_id, actor, "member.chat_linked", "member", member_id, platform=platform.value,
+          user_id=user_id)  # fmt: skip
+
+
+def member_for(session: Session, workspace_id: int, platform: Platform, user_id: str) -> Member | None:
+    """Return the current member a chat account is linked to, or None."""
+    identity = _identity(session, workspace_id, platform, user_id)
+    if identity is None:
+        return None
+    record = session.get(MemberRecord, identity.member_id)
+    return _member(record) if record is not None and record.removed_at is None else None
+
+
+def issue_link_code(session: Session, workspace_id: int, member_id: int, *, actor: str, now: datetime) -> str:
+    """Return a fresh one-time code that links the chat account sending it to the member (valid two days)."""
+    _current(session, workspace_id, member_id)
+    code = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-], as Telegram's start parameter allows
+    session.add(LinkCodeRecord(code=code, workspace_id=workspace_id, member_id=member_id,
+                               expires_at=now + LINK_CODE_LIFETIME))  # fmt: skip
+    audit(session, workspace_id, actor, "member.link_code_issued", "member", member_id)
+    return code
+
+
+def use_link_code(
+    session: Session, workspace_id: int, code: str, platform: Platform, user_id: str, *, now: datetime
+) -> Member:
+    """Link ``user_id`` to the member the code was issued for, once; return the member.
+
+    Raises SetupError for an unknown, used or expired code.
+    """
+    record = session.get(LinkCodeRecord, code.strip())
+    if record is None or record.workspace_id != workspace_id:
+        raise SetupError("this link is not valid; ask the workspace owner for a new one")
+    if record.used_at is not None:
+        raise SetupError("this link was already used; ask the workspace owner for a new one")
+    if record.expires_at <= now:
+        raise SetupError("this link has expired; ask the workspace owner for a new one")
+    record.used_at, record.used_by = now, f"{platform.value}:{user_id}"
+    link_identity(session, workspace_id, record.member_id, platform, user_id, actor=f"{platform.value}:{user_id}")
+    member = session.get(MemberRecord, record.member_id)
+    assert member is not None
+    return _member(member)
+
+
+def _by_name(session: Session, workspace_id: int, name: str) -> MemberRecord | None:
+    query = select(MemberRecord).where(col(MemberRecord.workspace_id) == workspace_id, col(MemberRecord.name) == name)
+    return session.exec(query).first()
+
+
+def _current(session: Session, workspace_id: int, member_id: int) -> MemberRecord:
+    record = session.get(MemberRecord, member_id)
+    if record is None or record.workspace_id != workspace_id or record.removed_at is not None:
+        raise SetupError(f"there is no member {member_id}")
+    return record
+
+
+def _identity(session: Session, workspace_id: int, platform: Platform, user_id: str) -> ChatIdentityRecord | None:
+    query = select(ChatIdentityRecord).where(
+        col(ChatIdentityRecord.workspace_id) == workspace_id,
+        col(ChatIdentityRecord.platform) == platform,
+        col(ChatIdentityRecord.user_id) == user_id,
+    )
+    return session.exec(query).first()
+
+
+def _keep_an_owner(session: Session, workspace_id: int, member_id: int) -> None:
+    query = select(MemberRecord.id).where(
+        col(MemberRecord.workspace_id) == workspace_id,
+        col(MemberRecord.role) == Role.OWNER,
+        col(MemberRecord.removed_at).is_(None),
+        col(MemberRecord.id) != member_id,
+    )
+    if session.exec(query).first() is None:
+        raise SetupError("a workspace needs an owner: make someone else owner first")

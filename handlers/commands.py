@@ -1,0 +1,88 @@
+"""``/reconbot status|unmatched|paid <number>|balance|here`` (Telegram ``/status`` …), whatever the platform.
+
+Bank data (unmatched transactions, balances, who paid) is answered only to roles that may see it, and
+always privately (``Reply.private``: Slack answers ephemerally, Telegram in the private chat).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from core.errors import SetupError
+from core.persistence.database import session_scope
+from core.persistence.tables import WorkspaceRecord
+from core.roles import SETUP_ROLES, sees_bank_data
+from core.services.chat_setup import add_channel
+from core.services.members import Member, member_for, use_link_code
+from handlers.actions import language_of
+from handlers.context import Chat, ChatUser, Place
+from handlers.listing import balances, invoice_paid, status, unmatched_list
+from handlers.messages import Message, Reply
+from handlers.texts import text
+
+COMMANDS = ("status", "unmatched", "paid", "balance", "here", "help")
+
+
+def _say(sentence: str, *, private: bool = False) -> Reply:
+    return Reply(message=Message(title=sentence), private=private)
+
+
+async def run_command(chat: Chat, user: ChatUser, place: Place, text_: str) -> Reply:
+    """Answer the command ``text_`` (``"paid E-2026-12"``; empty text shows help) for ``user`` at ``place``."""
+    name, _, args = text_.strip().partition(" ")
+    name = name.lstrip("/").split("@")[0].lower()
+    with Session(chat.engine) as session:
+        language = language_of(session, chat.workspace_id)
+        member = member_for(session, chat.workspace_id, user.platform, user.user_id)
+    if name in ("", "help", "start"):
+        return _say(text(language, "help"))
+    if name not in COMMANDS:
+        return _say(text(language, "unknown_command", command=name[:40]) + "\n" + text(language, "help"))
+    if member is None:
+        return _say(text(language, "not_linked"))
+    bank = sees_bank_data(member.role)
+    if name == "status":
+        return Reply(message=status(chat, language, bank_data=bank), private=bank)
+    if name == "paid":
+        if not args.strip():
+            return _say(text(language, "paid.usage"))
+        return Reply(message=invoice_paid(chat, language, args, bank_data=bank), private=bank)
+    if name == "here":
+        return _here(chat, user, place, member, language)
+    if not bank:
+        return _say(text(language, "refused", role=member.role.value))
+    if name == "unmatched":
+        return Reply(message=unmatched_list(chat, language), private=True)
+    return Reply(message=balances(chat, language), private=True)
+
+
+def _here(chat: Chat, user: ChatUser, place: Place, member: Member, language: str) -> Reply:
+    if member.role not in SETUP_ROLES:
+        return _say(text(language, "refused", role=member.role.value))
+    with session_scope(chat.engine) as session:
+        # Bank data goes to a private chat of a member who may see it; a shared channel waits for the owner's word.
+        add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
+                    bank_data=True if place.private and sees_bank_data(member.role) else None,
+                    group=not place.private)  # fmt: skip
+    lines = () if place.private else (text(language, "here.bank"),)
+    return Reply(message=Message(title=text(language, "here.done"), lines=lines))
+
+
+async def start(chat: Chat, user: ChatUser, place: Place, code: str) -> Reply:
+    """Telegram ``/start <code>``: link the user to the member the code was issued for, and make their private
+    chat a notification channel; an empty code greets."""
+    with Session(chat.engine) as session:
+        language = language_of(session, chat.workspace_id)
+        workspace = session.get(WorkspaceRecord, chat.workspace_id)
+        workspace_name = workspace.name if workspace else ""
+    if not code.strip():
+        return _say(text(language, "start.hello"))
+    try:
+        with session_scope(chat.engine) as session:
+            member = use_link_code(session, chat.workspace_id, code, user.platform, user.user_id, now=chat.clock())
+            if place.private:
+                add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
+                            name=member.name, bank_data=sees_bank_data(member.role), group=False)  # fmt: skip
+    except SetupError as exc:
+        return _say(str(exc))
+    return _say(text(language, "start.linked", name=member.name, role=member.role.value, workspace=workspace_name))

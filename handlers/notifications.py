@@ -1,0 +1,223 @@
+"""Outbox events as chat messages: which ones carry bank data, and what each says and offers.
+
+``compose`` is given ``new_action`` (which stores a ``chat_action`` and returns its opaque id), so the
+composing itself stays free of storage and platforms; ``unmatched_message`` builds the "which invoice is
+it?" question from the database, for new events and for a pairing that was undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core.matching.model import Flag
+from core.persistence.tables import BankTransactionRecord, InvoiceRecord, MatchSuggestionRecord
+from core.services.events import EventKind
+from handlers.messages import Button, Message, Style
+from handlers.texts import money, text
+
+# Events that show bank transactions: only for channels where bank data may be read.
+BANK_KINDS = frozenset({EventKind.PAYMENT_MATCHED, EventKind.PARTIAL_PAYMENT, EventKind.OVERPAYMENT,
+                        EventKind.UNMATCHED_TRANSACTION, EventKind.POSSIBLE_DOUBLE_PAYMENT})  # fmt: skip
+# Many of these at once (a first sync) are told as one digest.
+DIGESTIBLE = BANK_KINDS
+
+# ``new_action(kind, subject)`` → opaque id of a stored action of the message's decision.
+NewAction = Callable[[str, dict[str, Any]], str]
+
+_MATCH_TITLES = {EventKind.PAYMENT_MATCHED: "paid.title", EventKind.PARTIAL_PAYMENT: "partial.title",
+                 EventKind.OVERPAYMENT: "over.title"}  # fmt: skip
+
+
+def superseded(kind: str, payload: dict[str, Any]) -> bool:
+    """Return True for an event another event of the same moment tells better, or a person's own deed.
+
+    A matched payment that is partial or an overpayment is told by that event; an unmatched one that
+    looks like a double payment by the double-payment event; a pairing a person made is shown by
+    editing the message they pressed (or was made outside chat, where they saw it happen).
+    """
+    flags = set(payload.get("flags", []))
+    if kind == EventKind.PAYMENT_MATCHED:
+        return bool(flags & {Flag.PARTIAL_PAYMENT.value, Flag.OVERPAYMENT.value}) or "by" in payload
+    if kind == EventKind.UNMATCHED_TRANSACTION:
+        return Flag.ALREADY_PAID.value in flags
+    return False
+
+
+def compose(
+    session: Session, kind: str, payload: dict[str, Any], language: str, new_action: NewAction
+) -> Message | None:
+    """Return the message telling the event (None for kinds chat does not show)."""
+    if kind in _MATCH_TITLES:
+        return _matched(kind, payload, language, new_action)
+    if kind in (EventKind.UNMATCHED_TRANSACTION, EventKind.POSSIBLE_DOUBLE_PAYMENT):
+        double = kind == EventKind.POSSIBLE_DOUBLE_PAYMENT
+        return unmatched_message(session, int(payload["transaction"]["id"]), language, new_action, double=double)
+    builder = _BUILDERS.get(kind)
+    return builder(payload, language, new_action) if builder else None
+
+
+def _amount(payload: dict[str, Any], language: str) -> str:
+    tx = payload["transaction"]
+    return money(abs(Decimal(tx["amount"])), tx["currency"], language)
+
+
+def _matched(kind: str, payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    tx = payload["transaction"]
+    payer = tx.get("counterparty_name") or "?"
+    fields: list[tuple[str, str]] = []
+    for allocation in payload.get("allocations", []):
+        left = Decimal(allocation["open_after"])
+        still = text(language, "fully_paid") if left == 0 else money(left, tx["currency"], language)
+        fields.append((text(language, "field.invoice"), allocation["invoice_number"]))
+        fields.append((text(language, "field.open"), still))
+    if kind == EventKind.OVERPAYMENT and Decimal(payload.get("surplus", "0")):
+        fields.append((text(language, "field.surplus"), money(Decimal(payload["surplus"]), tx["currency"], language)))
+    undo = new_action("undo", {"transaction_id": tx["id"]})
+    return Message(
+        title=text(language, _MATCH_TITLES[kind], amount=_amount(payload, language), payer=payer),
+        fields=tuple(fields),
+        lines=(tx["reference"],) if tx.get("reference") else (),
+        note=text(language, "matched.auto"),
+        buttons=(Button(text(language, "button.undo"), action=undo),),
+    )
+
+
+def unmatched_message(
+    session: Session, transaction_id: int, language: str, new_action: NewAction, *, double: bool = False
+) -> Message | None:
+    """Return "which invoice is it?" for a transaction: up to three candidates, Find invoice…, Not an invoice payment.
+
+    None when the transaction is gone or no longer waits for anyone (paired or set aside meanwhile).
+    """
+    tx = session.get(BankTransactionRecord, transaction_id)
+    if tx is None or tx.status.value not in ("unmatched", "suggested"):
+        return None
+    amount = money(abs(tx.amount), tx.currency, language)
+    payer = tx.counterparty_name or tx.counterparty_iban or "?"
+    if double:
+        title = text(language, "double.title", amount=amount, payer=payer)
+    else:
+        key = "unmatched.title" if tx.amount > 0 else "unmatched.out.title"
+        title = text(language, key, amount=amount, payer=payer)
+    buttons: list[Button] = []
+    lines: list[str] = []
+    for suggestion in _suggestions(session, transaction_id):
+        invoices = _invoices(session, suggestion.invoice_ids)
+        if len(invoices) != len(suggestion.invoice_ids):
+            continue
+        numbers = ", ".join(i.number for i in invoices)
+        open_amount = sum((abs(i.gross) - abs(i.paid_amount) for i in invoices), Decimal(0))
+        lines.append(f"{numbers} · {invoices[0].partner_name} · {money(open_amount, tx.currency, language)}")
+        action = new_action("pair", {"transaction_id": transaction_id, "invoice_ids": list(suggestion.invoice_ids),
+                                     "expected_allocated": str(tx.allocated)})  # fmt: skip
+        buttons.append(Button(text(language, "button.pair", numbers=numbers)[:75], action=action, style=Style.PRIMARY))
+    lines.insert(0, text(language, "candidates" if buttons else "no_candidates"))
+    subject = {"transaction_id": transaction_id}
+    buttons.append(Button(text(language, "button.find"), action=new_action("find", subject)))
+    buttons.append(Button(text(language, "button.ignore"), action=new_action("ignore", subject)))
+    fields = [(text(language, "field.date"), tx.booking_date.isoformat())]
+    if tx.reference:
+        fields.append((text(language, "field.reference"), tx.reference))
+    return Message(title=title, fields=tuple(fields), lines=tuple(lines), buttons=tuple(buttons))
+
+
+def _suggestions(session: Session, transaction_id: int) -> Sequence[MatchSuggestionRecord]:
+    query = select(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == transaction_id)
+    return session.exec(query.order_by(col(MatchSuggestionRecord.rank)).limit(3)).all()
+
+
+def _invoices(session: Session, ids: Sequence[int]) -> list[InvoiceRecord]:
+    found = {r.id: r for r in session.exec(select(InvoiceRecord).where(col(InvoiceRecord.id).in_(list(ids))))}
+    return [found[i] for i in ids if i in found]
+
+
+def _consent_expiring(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    renew = new_action("renew", {"connection_id": payload["connection_id"]})
+    return Message(
+        title=text(language, "consent_expiring.title", bank=payload["bank"], days=payload["days_left"]),
+        lines=(text(language, "consent_expiring.line", date=payload["valid_until"][:10]),),
+        buttons=(Button(text(language, "button.renew"), action=renew, style=Style.PRIMARY),),
+    )
+
+
+def _consent_expired(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    renew = new_action("renew", {"connection_id": payload["connection_id"]})
+    return Message(
+        title=text(language, "consent_expired.title", bank=payload["bank"]),
+        lines=(text(language, "consent_expired.line"),),
+        buttons=(Button(text(language, "button.renew"), action=renew, style=Style.PRIMARY),),
+    )
+
+
+def _bank_connected(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    return Message(title=text(language, "bank_connected.title", bank=payload["bank"], accounts=payload["accounts"]))
+
+
+def _sync_failing(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    return Message(
+        title=text(language, "sync_failing.title", bank=payload.get("bank") or payload.get("iban", "")),
+        fields=((text(language, "field.error"), payload["error"]),
+                (text(language, "field.since"), payload["failing_since"][:16].replace("T", " "))),
+    )  # fmt: skip
+
+
+def _sync_recovered(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    return Message(title=text(language, "sync_recovered.title", bank=payload.get("bank") or payload.get("iban", "")))
+
+
+def _proforma_paid(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    proforma = payload["proforma"]
+    title = text(language, "proforma.title", number=proforma["number"])
+    if payload.get("mode") == "auto":
+        return Message(title=title, lines=(text(language, "proforma.auto"),))
+    if not payload.get("can_issue", True):
+        return Message(title=title, lines=(text(language, "proforma.elsewhere", source=proforma.get("source", "?")),))
+    action = new_action("final", {"invoice_id": proforma["invoice_id"]})
+    return Message(title=title, lines=(text(language, "proforma.manual"),),
+                   buttons=(Button(text(language, "button.final"), action=action, style=Style.PRIMARY),))  # fmt: skip
+
+
+def _final_issued(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    amount = money(Decimal(payload["gross"]), payload["currency"], language)
+    line = text(language, "final.line", proforma=payload["proforma_number"], amount=amount)
+    return Message(title=text(language, "final.title", number=payload["number"]), lines=(line,))
+
+
+def _sale_paid(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    amount = money(Decimal(payload["total"]), payload["currency"], language)
+    action = new_action("sale", {"sale_id": payload["sale_id"]})
+    fields = ((text(language, "field.customer"), payload["customer"]),) if payload.get("customer") else ()
+    return Message(title=text(language, "sale_paid.title", sale=payload["sale"], amount=amount), fields=fields,
+                   buttons=(Button(text(language, "button.sale"), action=action, style=Style.PRIMARY),))  # fmt: skip
+
+
+def _sale_invoiced(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    return Message(title=text(language, "sale_invoiced.title", number=payload["number"], sale=payload["sale"]))
+
+
+def _write_back_failed(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    action = new_action("retry", {"operation_id": payload["operation_id"]})
+    return Message(
+        title=text(language, "write_back_failed.title", number=payload["invoice_number"], source=payload["source"]),
+        fields=((text(language, "field.error"), payload["error"]),
+                (text(language, "field.attempts"), str(payload["attempts"]))),
+        buttons=(Button(text(language, "button.retry"), action=action, style=Style.PRIMARY),),
+    )  # fmt: skip
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any], str, NewAction], Message]] = {
+    EventKind.CONSENT_EXPIRING: _consent_expiring,
+    EventKind.CONSENT_EXPIRED: _consent_expired,
+    EventKind.BANK_CONNECTED: _bank_connected,
+    EventKind.SYNC_FAILING: _sync_failing,
+    EventKind.SYNC_RECOVERED: _sync_recovered,
+    EventKind.PROFORMA_PAID: _proforma_paid,
+    EventKind.FINAL_INVOICE_ISSUED: _final_issued,
+    EventKind.SALE_PAID: _sale_paid,
+    EventKind.SALE_INVOICED: _sale_invoiced,
+    EventKind.WRITE_BACK_FAILED: _write_back_failed,
+}

@@ -1,0 +1,1 @@
+"""Tests of the Slack adapter against the fake Slack server."""

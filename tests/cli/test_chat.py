@@ -1,0 +1,78 @@
+"""``reconbot members …`` and ``reconbot chat …`` as a user types them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+
+from core.persistence.chat_tables import ChatConnectionRecord
+from core.persistence.database import create_engine_for
+from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
+
+
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
+
+
+def test_members_roles_and_links(books: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert run(capsys, "members", "add", "Anna Kovács", "--role", "owner", "--slack", "U0ANNA")[0] == 0
+    assert run(capsys, "members", "add", "Béla Szabó", "--role", "accountant")[0] == 0
+    code, _, err = run(capsys, "members", "add", "Béla Szabó", "--role", "operator")
+    assert code == 1 and err == "reconbot: there is already a member called 'Béla Szabó'\n"
+
+    code, out, _ = run(capsys, "members", "link", "Béla Szabó")
+    assert code == 0 and re.search(r"send: /start [A-Za-z0-9_-]{24}\s", out), out
+    code, _, err = run(capsys, "members", "role", "Anna Kovács", "admin")
+    assert code == 1 and "a workspace needs an owner" in err
+    assert run(capsys, "members", "role", "Béla Szabó", "accountant_invoicing")[0] == 0
+    code, out, _ = run(capsys, "members", "list")
+    assert out.splitlines() == ["1\tAnna Kovács\towner\tslack:U0ANNA", "2\tBéla Szabó\taccountant_invoicing\t-"]
+    assert run(capsys, "members", "remove", "Béla Szabó")[0] == 0
+    assert "Béla" not in run(capsys, "members", "list")[1]
+
+
+def test_bots_are_stored_encrypted_and_channels_listed_with_their_rights(
+    books: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECONBOT_SLACK_BOT_TOKEN", "xoxb-123-secret-bot-token")
+    monkeypatch.setenv("RECONBOT_SLACK_APP_TOKEN", "xapp-1-secret-app-token")
+    code, out, _ = run(capsys, "chat", "slack")
+    assert code == 0 and "socket mode" in out and "secret" not in out
+    with Session(create_engine_for(books)) as session:
+        stored = session.exec(select(ChatConnectionRecord)).one()
+    assert "xoxb" not in stored.credentials and "secret" not in stored.credentials
+
+    assert run(capsys, "chat", "channel", "slack", "C0FIN", "--name", "#finance", "--bank-data")[0] == 0
+    assert run(capsys, "chat", "channel", "telegram", "-100200", "--name", "Office")[0] == 0
+    code, out, _ = run(capsys, "chat", "status")
+    assert out.splitlines() == [
+        "slack bot: socket mode",
+        "1\tslack\tC0FIN\t#finance\tbank data",
+        "2\ttelegram\t-100200\tOffice\tno bank data",
+        "messages: none yet",
+    ]
+    assert run(capsys, "chat", "remove-channel", "2")[0] == 0
+    code, _, err = run(capsys, "chat", "remove-channel", "2")
+    assert code == 1 and err == "reconbot: there is no channel 2\n"
+
+
+def test_telegram_webhook_mode_makes_its_own_secret(
+    books: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECONBOT_TELEGRAM_BOT_TOKEN", "123456:secret-telegram-token")
+    code, out, _ = run(capsys, "chat", "telegram", "--mode", "webhook")
+    assert code == 0 and "webhook mode" in out and "secret-telegram" not in out
+    from core.services.chat_setup import connections
+
+    (connection,) = connections(create_engine_for(books))
+    assert len(connection.credentials["webhook_secret"]) >= 32
+    assert "secret-telegram" not in repr(connection)
