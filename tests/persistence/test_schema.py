@@ -38,6 +38,13 @@ TABLES = {
     "source_operation",
     "sale",
     "webhook_delivery",
+    "member",
+    "chat_identity",
+    "chat_link_code",
+    "chat_connection",
+    "chat_channel",
+    "chat_message",
+    "chat_action",
 }
 
 
@@ -61,7 +68,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         assert table_names(engine) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()
