@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 
 from core.errors import SetupError
 from core.persistence.bulk import insert_unless_present
-from core.persistence.chat_tables import ChatIdentityRecord, LinkCodeRecord, MemberRecord, Platform
+from core.persistence.chat_tables import ChatChannelRecord, ChatIdentityRecord, LinkCodeRecord, MemberRecord, Platform
 from core.persistence.tables import utcnow
-from core.roles import Role
+from core.roles import Role, sees_bank_data
 from core.services.events import audit
 
 LINK_CODE_LIFETIME = timedelta(days=2)
@@ -57,6 +57,7 @@ def set_role(session: Session, workspace_id: int, member_id: int, role: Role, *,
     if record.role is Role.OWNER and role is not Role.OWNER:
         _keep_an_owner(session, workspace_id, member_id)
     before, record.role = record.role, role
+    _private_chats_follow(session, workspace_id, member_id, bank_data=sees_bank_data(role))
     audit(session, workspace_id, actor, "member.role_set", "member", member_id, role=role.value, was=before.value)
     return _member(record)
 
@@ -67,6 +68,7 @@ def remove_member(session: Session, workspace_id: int, member_id: int, *, actor:
     if record.role is Role.OWNER:
         _keep_an_owner(session, workspace_id, member_id)
     record.removed_at = utcnow()
+    _private_chats_follow(session, workspace_id, member_id, bank_data=False, removed=True)
     for identity in session.exec(select(ChatIdentityRecord).where(col(ChatIdentityRecord.member_id) == member_id)):
         session.delete(identity)
     audit(session, workspace_id, actor, "member.removed", "member", member_id, name=record.name)
@@ -146,6 +148,29 @@ def use_link_code(
     member = session.get(MemberRecord, record.member_id)
     assert member is not None
     return _member(member)
+
+
+def _private_chats_follow(
+    session: Session, workspace_id: int, member_id: int, *, bank_data: bool, removed: bool = False
+) -> None:
+    """Keep a member's private chats (a Telegram private chat's id is the user's id) in line with their role:
+    a member who may no longer see bank data stops getting it there at once."""
+    query = select(ChatIdentityRecord.user_id).where(
+        col(ChatIdentityRecord.member_id) == member_id, col(ChatIdentityRecord.platform) == Platform.TELEGRAM
+    )
+    addresses = list(session.exec(query))
+    if not addresses:
+        return
+    chats = select(ChatChannelRecord).where(
+        col(ChatChannelRecord.workspace_id) == workspace_id,
+        col(ChatChannelRecord.platform) == Platform.TELEGRAM,
+        col(ChatChannelRecord.address).in_(addresses),
+        col(ChatChannelRecord.group).is_(False),
+    )
+    for channel in session.exec(chats):
+        channel.bank_data = bank_data
+        if removed:
+            channel.removed_at = utcnow()
 
 
 def _by_name(session: Session, workspace_id: int, name: str) -> MemberRecord | None:

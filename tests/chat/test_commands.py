@@ -14,7 +14,7 @@ from core.persistence.database import session_scope
 from core.persistence.tables import BankAccountRecord
 from core.roles import Role
 from core.services.chat_setup import add_channel, channels, find_channel
-from core.services.members import add_member, issue_link_code
+from core.services.members import add_member, issue_link_code, remove_member, set_role
 from handlers.commands import run_command, start
 from handlers.context import Chat, ChatUser, Place
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, slack_user, telegram_user
@@ -128,3 +128,20 @@ async def test_an_expired_link_code_is_refused(engine: Engine, workspace_id: int
     assert reply.message is not None and "expired" in reply.message.title
     with Session(engine) as session:
         assert session.exec(select(ChatChannelRecord)).first() is None
+
+
+async def test_a_private_chat_loses_bank_data_when_its_member_loses_the_role(
+    engine: Engine, workspace_id: int, chat: Chat, clock: FakeClock
+) -> None:
+    with session_scope(engine) as session:
+        member = add_member(session, workspace_id, "Éva Nagy", Role.ACCOUNTANT, actor="test")
+        code = issue_link_code(session, workspace_id, member.id, actor="test", now=clock())
+    await start(chat, ChatUser(Platform.TELEGRAM, "5005"), Place(Platform.TELEGRAM, "5005", True), code)
+    with session_scope(engine) as session:
+        set_role(session, workspace_id, member.id, Role.OPERATOR, actor="test")
+    with Session(engine) as session:
+        assert [(c.address, c.bank_data) for c in channels(session, workspace_id)] == [("5005", False)]
+    with session_scope(engine) as session:
+        remove_member(session, workspace_id, member.id, actor="test")
+    with Session(engine) as session:
+        assert channels(session, workspace_id) == []
