@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.domain import InvoiceStatus
 from core.errors import ProviderError, ReconciliationError
 from core.persistence.bank_tables import BankConnectionRecord
 from core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord
 from core.persistence.database import session_scope
 from core.persistence.invoicing_tables import OperationStatus
-from core.persistence.tables import InvoiceRecord, WorkspaceRecord
+from core.persistence.tables import WorkspaceRecord
 from core.roles import SETUP_ROLES, Role, may_invoice, may_pair, sees_bank_data
 from core.services.bank_connections import renew_connection
 from core.services.chat_messages import change_bodies
@@ -34,7 +33,7 @@ from core.services.proformas import issue_final_invoice
 from core.services.sales import invoice_sale
 from core.services.write_back import OperationView, retry_operation
 from handlers.context import Chat, ChatUser
-from handlers.listing import unmatched_list
+from handlers.listing import invoice_numbered, unmatched_list
 from handlers.messages import Button, Message, Reply
 from handlers.notifications import unmatched_message
 from handlers.routing import new_action_in
@@ -99,20 +98,21 @@ async def answer_number(chat: Chat, user: ChatUser, action_id: str, number: str)
         return Reply(message=Message(title=pressed.toast), toast=pressed.toast)
     language = pressed.language
     if pressed.kind != "find":
-        return _say(text(language, "action.unknown"))
+        return Reply.say(text(language, "action.unknown"))
     with Session(chat.engine) as session:
-        invoice = _invoice_numbered(session, chat.workspace_id, number)
+        record = invoice_numbered(session, chat.workspace_id, number, cancelled=False)
+        invoice = record.id if record else None
     if invoice is None:
-        return _say(text(language, "paid.unknown", number=number.strip()[:60]))
+        return Reply.say(text(language, "paid.unknown", number=number.strip()[:60]))
     try:
         booked = pair(chat.engine, chat.workspace_id, transaction_id=int(pressed.subject["transaction_id"]),
                       invoice_ids=[invoice], actor=user.actor)  # fmt: skip
     except ReconciliationError as exc:
-        return _already_done(chat, pressed.decision, language) or _say(text(language, "action.failed", error=exc))
+        return _already_done(chat, pressed.decision, language) or Reply.say(text(language, "action.failed", error=exc))
     outcome = text(language, "done.paired", numbers=", ".join(b.invoice_number for b in booked),
                    who=pressed.member.name)  # fmt: skip
     _finish(chat, user, pressed, outcome, _undo_button)
-    return _say(outcome)
+    return Reply.say(outcome)
 
 
 def remember_prompt(chat: Chat, action_id: str, ref: str) -> None:
@@ -132,10 +132,6 @@ def prompt_action(chat: Chat, ref: str) -> str | None:
             col(ChatActionRecord.workspace_id) == chat.workspace_id, col(ChatActionRecord.prompt_ref) == ref
         )
         return session.exec(query).first()
-
-
-def _say(sentence: str) -> Reply:
-    return Reply(message=Message(title=sentence), toast=sentence[:200])
 
 
 def language_of(session: Session, workspace_id: int) -> str:
@@ -275,15 +271,3 @@ def _current_body(session: Session, workspace_id: int, event_id: str) -> Message
     )
     body = session.exec(query.limit(1)).first()
     return Message.from_json(dict(body)) if body else None
-
-
-def _invoice_numbered(session: Session, workspace_id: int, number: str) -> int | None:
-    number = number.strip()
-    if not number:
-        return None
-    query = select(InvoiceRecord.id).where(
-        col(InvoiceRecord.workspace_id) == workspace_id,
-        func.lower(col(InvoiceRecord.number)) == number.lower(),
-        col(InvoiceRecord.status) != InvoiceStatus.CANCELLED,
-    )
-    return session.exec(query.limit(1)).first()

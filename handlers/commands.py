@@ -23,10 +23,6 @@ from handlers.texts import text
 COMMANDS = ("status", "unmatched", "paid", "balance", "here", "help")
 
 
-def _say(sentence: str, *, private: bool = False) -> Reply:
-    return Reply(message=Message(title=sentence), private=private)
-
-
 async def run_command(chat: Chat, user: ChatUser, place: Place, text_: str) -> Reply:
     """Answer the command ``text_`` (``"paid E-2026-12"``; empty text shows help) for ``user`` at ``place``."""
     name, _, args = text_.strip().partition(" ")
@@ -35,22 +31,22 @@ async def run_command(chat: Chat, user: ChatUser, place: Place, text_: str) -> R
         language = language_of(session, chat.workspace_id)
         member = member_for(session, chat.workspace_id, user.platform, user.user_id)
     if name in ("", "help", "start"):
-        return _say(text(language, "help"))
+        return Reply.say(text(language, "help"))
     if name not in COMMANDS:
-        return _say(text(language, "unknown_command", command=name[:40]) + "\n" + text(language, "help"))
+        return Reply.say(text(language, "unknown_command", command=name[:40]) + "\n" + text(language, "help"))
     if member is None:
-        return _say(text(language, "not_linked"))
+        return Reply.say(text(language, "not_linked"))
     bank = sees_bank_data(member.role)
     if name == "status":
         return Reply(message=status(chat, language, bank_data=bank), private=bank)
     if name == "paid":
         if not args.strip():
-            return _say(text(language, "paid.usage"))
+            return Reply.say(text(language, "paid.usage"))
         return Reply(message=invoice_paid(chat, language, args, bank_data=bank), private=bank)
     if name == "here":
         return _here(chat, user, place, member, language)
     if not bank:
-        return _say(text(language, "refused", role=member.role.value))
+        return Reply.say(text(language, "refused", role=member.role.value))
     if name == "unmatched":
         return Reply(message=unmatched_list(chat, language), private=True)
     return Reply(message=balances(chat, language), private=True)
@@ -58,7 +54,7 @@ async def run_command(chat: Chat, user: ChatUser, place: Place, text_: str) -> R
 
 def _here(chat: Chat, user: ChatUser, place: Place, member: Member, language: str) -> Reply:
     if member.role not in SETUP_ROLES:
-        return _say(text(language, "refused", role=member.role.value))
+        return Reply.say(text(language, "refused", role=member.role.value))
     with session_scope(chat.engine) as session:
         # Bank data goes to a private chat of a member who may see it; a shared channel waits for the owner's word.
         add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
@@ -76,7 +72,7 @@ async def start(chat: Chat, user: ChatUser, place: Place, code: str) -> Reply:
         workspace = session.get(WorkspaceRecord, chat.workspace_id)
         workspace_name = workspace.name if workspace else ""
     if not code.strip():
-        return _say(text(language, "start.hello"))
+        return Reply.say(text(language, "start.hello"))
     try:
         with session_scope(chat.engine) as session:
             member = use_link_code(session, chat.workspace_id, code, user.platform, user.user_id, now=chat.clock())
@@ -84,5 +80,5 @@ async def start(chat: Chat, user: ChatUser, place: Place, code: str) -> Reply:
                 add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
                             name=member.name, bank_data=sees_bank_data(member.role), group=False)  # fmt: skip
     except SetupError as exc:
-        return _say(str(exc))
-    return _say(text(language, "start.linked", name=member.name, role=member.role.value, workspace=workspace_name))
+        return Reply.say(str(exc))
+    return Reply.say(text(language, "start.linked", name=member.name, role=member.role.value, workspace=workspace_name))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from core.domain import TransactionStatus
+from core.domain import InvoiceStatus, TransactionStatus
 from core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
 from core.persistence.chat_tables import ChatChannelRecord
 from core.persistence.tables import (
@@ -126,15 +126,27 @@ def balances(chat: Chat, language: str) -> Message:
     return Message(title=text(language, "balance.title"), fields=tuple(fields[:10]))
 
 
+def invoice_numbered(
+    session: Session, workspace_id: int, number: str, *, cancelled: bool = True
+) -> InvoiceRecord | None:
+    """Return the workspace's invoice numbered ``number`` as a person types it (case and spaces around ignored);
+    without ``cancelled``, a cancelled one is not found."""
+    number = number.strip()
+    if not number:
+        return None
+    query = select(InvoiceRecord).where(
+        col(InvoiceRecord.workspace_id) == workspace_id, func.lower(col(InvoiceRecord.number)) == number.lower()
+    )
+    if not cancelled:
+        query = query.where(col(InvoiceRecord.status) != InvoiceStatus.CANCELLED)
+    return session.exec(query.limit(1)).first()
+
+
 def invoice_paid(chat: Chat, language: str, number: str, *, bank_data: bool) -> Message:
     """Return whether invoice ``number`` is paid; with ``bank_data`` also who paid it and when."""
     number = number.strip()
     with Session(chat.engine) as session:
-        query = select(InvoiceRecord).where(
-            col(InvoiceRecord.workspace_id) == chat.workspace_id,
-            func.lower(col(InvoiceRecord.number)) == number.lower(),
-        )
-        invoice = session.exec(query.limit(1)).first()
+        invoice = invoice_numbered(session, chat.workspace_id, number)
         if invoice is None:
             return Message(title=text(language, "paid.unknown", number=number[:60]))
         values = {

@@ -86,3 +86,8 @@ class Reply:
     toast: str = ""
     private: bool = False
     ask_number: str = ""
+
+    @classmethod
+    def say(cls, sentence: str, *, private: bool = False) -> Reply:
+        """Return a reply that is just ``sentence``: as a one-line message, and as the press's toast."""
+        return cls(message=Message(title=sentence), toast=sentence[:200], private=private)
