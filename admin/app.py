@@ -1,48 +1,57 @@
-"""The one aiohttp application ``reconbot run`` serves, and the way it is served."""
+"""The one aiohttp application ``reconbot run`` serves: the panel, the bank callback, the invoicing webhooks,
+the chat endpoints (added by the chat runtime), ``/healthz`` and ``/metrics``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
-from admin import bank_pages, invoice_webhooks
-from admin.rendering import FEEDS_KEY, INVOICING_KEY, TEMPLATES_KEY
+from admin import (
+    account_pages,
+    audit_pages,
+    bank_pages,
+    chat_pages,
+    home_pages,
+    invoice_webhooks,
+    invoicing_pages,
+    member_pages,
+    metrics,
+    settings_pages,
+    status_pages,
+    workbench_pages,
+)
+from admin.rendering import CHAT_RELOAD_KEY, FEEDS_KEY, INVOICING_KEY, TEMPLATES_KEY
+from admin.security import security_headers, sign_in_and_csrf
 from core.services.bank_providers import BankFeeds
 from core.services.invoice_sources import InvoiceSources
 
 _TEMPLATES = Path(__file__).with_name("templates")
+# Form posts are small; a larger body is refused before it is read (invoice CSV uploads have their own limit).
+MAX_BODY = 8 * 1024 * 1024
 
 
-def create_app(feeds: BankFeeds, invoicing: InvoiceSources | None = None) -> web.Application:
+def create_app(
+    feeds: BankFeeds, invoicing: InvoiceSources | None = None, *, chat_reload: Callable[[], object] | None = None
+) -> web.Application:
     """Return the web application working on ``feeds`` (its database, clock and public address) and
-    ``invoicing`` (by default on the same database and clock)."""
-    app = web.Application(middlewares=[security_headers])
+    ``invoicing`` (by default on the same database and clock); ``chat_reload`` is called after the panel
+    changes chat settings."""
+    app = web.Application(middlewares=[security_headers, sign_in_and_csrf], client_max_size=MAX_BODY)
     app[FEEDS_KEY] = feeds
     app[INVOICING_KEY] = invoicing or InvoiceSources(feeds.engine, clock=feeds.clock, sleep=feeds.sleep)
+    app[CHAT_RELOAD_KEY] = chat_reload or (lambda: None)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
     app.router.add_get("/healthz", healthz)
-    bank_pages.register(app)
-    invoice_webhooks.register(app)
+    for pages in (account_pages, home_pages, bank_pages, invoicing_pages, settings_pages, chat_pages, member_pages,
+                  workbench_pages, audit_pages, status_pages, metrics, invoice_webhooks):  # fmt: skip
+        pages.register(app)
     return app
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)
-    # Inline styles only, no scripts: the pages need nothing else.
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:"
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")  # the callback URL carries the bank's code
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -9,6 +9,8 @@ that file means re-entering the credentials: say so in README, never print the k
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -75,3 +77,9 @@ def mask(value: str) -> str:
     """Return a secret fit to show: its last four characters at most, the rest hidden."""
     tail = value[-4:] if len(value) >= 12 else ""
     return f"••••{tail}"
+
+
+def derived_key(purpose: str) -> bytes:
+    """Return a key for ``purpose`` (signing CSRF tokens, say) derived from the first secret key, so one secret
+    to back up covers everything and no purpose's key reveals another's."""
+    return hmac.new(_keys()[0], f"reconbot:{purpose}".encode(), hashlib.sha256).digest()

@@ -42,6 +42,8 @@ class MemberRecord(Record, table=True):
     name: str
     role: Role = Field(sa_type=StrEnumType(Role))
     email: str = ""
+    # The login account that signs in to the panel as this member; None until they accept an invitation.
+    account_id: int | None = Field(default=None, foreign_key="login_account.id", index=True)
     created_at: datetime = _created_at()
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
