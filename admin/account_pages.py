@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -42,7 +43,7 @@ def register(app: web.Application) -> None:
     app.router.add_post("/workspace", workspace_switch)
 
 
-def _form_defaults() -> dict[str, object]:
+def _form_defaults() -> dict[str, Any]:
     return {"countries": COUNTRIES, "currencies": CURRENCIES, "timezones": TIMEZONES, "languages": list(Language)}
 
 

@@ -22,9 +22,9 @@ TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 INVOICING_KEY = web.AppKey("invoicing", InvoiceSources)
 # Called after the panel changes chat settings, so the running bots follow without a restart (None in tests
 # that serve no bots).
-CHAT_RELOAD_KEY = web.AppKey("chat_reload", Callable)  # type: ignore[type-abstract]
+CHAT_RELOAD_KEY: web.AppKey[Callable[[], object]] = web.AppKey("chat_reload")
 
-VIEWER = web.RequestKey("viewer", Viewer | None)  # the signed-in viewer, or None
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("viewer")  # the signed-in viewer, or None
 CSRF = web.RequestKey("csrf_token", str)  # the token every form must carry back
 CSRF_FIELD = "csrf_token"  # the form field that carries it
 

@@ -20,7 +20,7 @@ from aiohttp.typedefs import Handler
 from admin.rendering import CSRF, CSRF_FIELD, VIEWER, feeds, render
 from core.encryption import derived_key
 from core.roles import Role
-from core.services.accounts import viewer_for
+from core.services.accounts import Viewer, viewer_for
 
 SESSION_COOKIE = "rb_session"
 CSRF_COOKIE = "rb_csrf"
@@ -61,7 +61,8 @@ def _harden(response: web.StreamResponse) -> None:
 async def sign_in_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Find the signed-in viewer, check the CSRF token of every panel POST, and give new browsers a CSRF cookie."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    request[VIEWER] = viewer_for(feeds(request).engine, token, now=feeds(request).clock()) if token else None
+    found: Viewer | None = viewer_for(feeds(request).engine, token, now=feeds(request).clock()) if token else None
+    request[VIEWER] = found
     browser_key = request.cookies.get(CSRF_COOKIE, "")
     new_key = "" if browser_key else secrets.token_urlsafe(24)
     request[CSRF] = csrf_token(browser_key or new_key)
@@ -123,8 +124,9 @@ def requires(roles: Iterable[Role] | None = None) -> Callable[[PageHandler], Pag
                 raise web.HTTPForbidden(text="Sign in first.")
             if allowed is not None and who.role not in allowed:
                 names = ", ".join(sorted(r.value.replace("_", " ") for r in allowed))
+                yours = who.role.value.replace("_", " ")
                 return render(request, "message.html", status=403, ok=False, title="Not for your role",
-                              message=f"This page is for {names}; you are {who.role.value.replace('_', ' ')}.")  # fmt: skip
+                              message=f"This page is for {names}; you are {yours}.")  # fmt: skip
             return await handler(request)
 
         return guarded

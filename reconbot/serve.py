@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, select
 from admin.app import create_app
 from bot.runtime import ChatRuntime
 from core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
+from core.services.accounts import needs_first_run
 from core.services.bank_providers import BankFeeds
 from core.services.feed_scheduler import FeedScheduler, SchedulerLock
 from core.settings import listen_address
@@ -32,28 +34,45 @@ LOCK_RETRY_SECONDS = 60.0
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; return the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their INFO lines (each migration step, each job added) would bury the one line a newcomer needs.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     with open_books() as engine:
         feeds = BankFeeds(engine)
         host, port = listen_address()
         try:
-            asyncio.run(serve(feeds, host, port))
+            asyncio.run(_serve_until_signalled(feeds, host, port))
         except OSError as exc:
             print(f"reconbot: cannot listen on {host}:{port}: {exc.strerror}; set RECONBOT_LISTEN=host:port")
             return 1
     return 0
 
 
+async def _serve_until_signalled(feeds: BankFeeds, host: str, port: int) -> None:
+    # Ctrl-C and `docker stop` (SIGTERM) are how a server is stopped: finish cleanly, exit 0.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(feeds, host, port, stop=stop)
+    print("reconbot stopped.", flush=True)
+
+
 async def serve(feeds: BankFeeds, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
     """Serve the web application, the chat bots and their delivery, and run the scheduler (when this process
     holds its lock) until ``stop``."""
     chat = ChatRuntime(feeds.engine, feeds=feeds, public_url=feeds.public_url)
-    app = create_app(feeds)
+    app = create_app(feeds, chat_reload=chat.reload_soon)
     chat.mount(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     log.info("serving on http://%s:%s (public address %s)", host, port, feeds.public_url)
+    if needs_first_run(feeds.engine):
+        print(f"reconbot is running. Open {feeds.public_url}/ in your browser to set it up.", flush=True)
+    else:
+        print(f"reconbot is running: {feeds.public_url}/ (Ctrl-C stops it)", flush=True)
     await chat.start()
     lock = SchedulerLock(feeds)
     scheduler: FeedScheduler | None = None

@@ -20,6 +20,14 @@ TEST_DATABASE_URL_ENV = "RECONBOT_TEST_DATABASE_URL"
 DIALECTS = ["sqlite", "postgresql"] if os.environ.get(TEST_DATABASE_URL_ENV, "").strip() else ["sqlite"]
 
 
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encrypt stored credentials with a key of the test's own, never the user's data folder."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """Return ``../shared`` (or ``$RECONBOT_SHARED_DIR``): the corpus and references beside the repo.

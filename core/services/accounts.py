@@ -201,7 +201,7 @@ def memberships(engine: Engine, account_id: int) -> list[Membership]:
             .where(col(MemberRecord.account_id) == account_id, col(MemberRecord.removed_at).is_(None))
             .order_by(col(WorkspaceRecord.name))
         ).all()
-    return [Membership(w, n, r) for w, n, r in rows if w is not None]
+    return [Membership(w, n, Role(r)) for w, n, r in rows if w is not None]
 
 
 def open_session(engine: Engine, account_id: int, *, now: datetime, workspace_id: int | None = None) -> str:
@@ -240,14 +240,14 @@ def viewer_for(engine: Engine, token: str, *, now: datetime) -> Viewer | None:
 
 def switch_workspace(engine: Engine, token: str, workspace_id: int) -> None:
     """Make ``workspace_id`` the session's current workspace. Raises SetupError when the account is no member."""
+    query = select(WebSessionRecord).where(col(WebSessionRecord.token_hash) == token_hash(token))
+    with Session(engine) as session:
+        found = session.exec(query).first()
+    if found is None or workspace_id not in {m.workspace_id for m in memberships(engine, found.account_id)}:
+        raise SetupError("you are not a member of that workspace")
     with session_scope(engine) as session:
-        web_session = session.exec(
-            select(WebSessionRecord).where(col(WebSessionRecord.token_hash) == token_hash(token))
-        ).first()
-        if web_session is None or workspace_id not in {m.workspace_id for m in memberships(engine,
-                                                                                             web_session.account_id)}:
-            raise SetupError("you are not a member of that workspace")
-        web_session.workspace_id = workspace_id
+        for web_session in session.exec(query):
+            web_session.workspace_id = workspace_id
 
 
 def close_session(engine: Engine, token: str) -> None:

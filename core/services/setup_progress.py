@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -31,8 +32,8 @@ def setup_progress(engine: Engine, workspace_id: int) -> SetupProgress:
     """Return the workspace's setup steps done and the transactions waiting for a person."""
     with Session(engine) as session:
 
-        def count(model: type, *where: object) -> int:
-            query = select(func.count()).select_from(model).where(col(model.workspace_id) == workspace_id, *where)  # type: ignore[attr-defined]
+        def count(model: Any, *where: Any) -> int:
+            query = select(func.count()).select_from(model).where(col(model.workspace_id) == workspace_id, *where)
             return int(session.exec(query).one())
 
         statuses = dict(

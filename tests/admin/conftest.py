@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import Engine
+from yarl import URL
 
 from admin.app import create_app
 from admin.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token
@@ -22,14 +23,6 @@ from tests.fakes.server import free_port, serve
 
 OWNER_EMAIL = "anna@kert.test"
 PASSWORD = "correct horse battery"  # every test account's password
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Encrypt stored credentials with a key of the test's own, never the user's data folder."""
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
 
 
 @pytest.fixture
@@ -100,7 +93,7 @@ class Panel:
             account = self.account_for(role, name)
             cookies[SESSION_COOKIE] = open_session(self.engine, account, now=self.clock(),
                                                    workspace_id=self.workspace_id)  # fmt: skip
-        jar.update_cookies(cookies, aiohttp.client.URL(self.url))
+        jar.update_cookies(cookies, URL(self.url))
         return Visitor(http, self.url, csrf_token(key), name or "")
 
     async def close(self) -> None:

@@ -55,12 +55,13 @@ async def test_too_many_failures_refuse_even_the_right_password_until_the_window
 async def test_first_run_is_offered_only_until_the_first_account_exists(engine: Engine, panel: Panel) -> None:
     assert not needs_first_run(engine)
     visitor = await panel.visitor(None)
-    status, body = await visitor.get("/setup")
+    _, body = await visitor.get("/setup")
     assert "Sign in to reconbot" in body
     status, _ = await visitor.post("/setup", {"email": "mallory@evil.test", "password": PASSWORD,
                                               "password_again": PASSWORD, "workspace_name": "Mine",
                                               "owner_name": "M", "country": "HU", "currency": "HUF",
                                               "timezone": "UTC", "language": "en"})  # fmt: skip
+    assert status == 200  # sent on to sign-in
     with Session(engine) as session:
         assert [a.email for a in session.exec(select(LoginAccountRecord))] == [OWNER_EMAIL]
 

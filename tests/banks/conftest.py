@@ -61,11 +61,3 @@ async def web_feeds(engine: Engine, clock: FakeClock, sleeps: Sleeps) -> AsyncIt
     feeds = BankFeeds(engine, clock=clock, sleep=sleeps, public_url=f"http://127.0.0.1:{port}")
     async with serve(create_app(feeds), port=port):
         yield feeds
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Encrypt stored credentials with a key of the test's own, never the user's data folder."""
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())

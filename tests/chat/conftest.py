@@ -39,14 +39,6 @@ NAMES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Encrypt stored tokens with a key of the test's own, never the user's data folder."""
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))

@@ -20,13 +20,6 @@ STATEMENT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
-
-
 @pytest.fixture
 def billingo(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeBillingo, str]]:
     fake = FakeBillingo()

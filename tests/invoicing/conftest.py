@@ -26,14 +26,6 @@ STATEMENT_HEADER = (
 SZAMLAZZ_KEY = "agent-key-0f3c9a7e5b1d4f2a8c6e"
 
 
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Encrypt stored credentials with a key of the test's own, never the user's data folder."""
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))

@@ -1,0 +1,101 @@
+"""Browser tests: the real panel served on a local port, driven by Playwright in the system's Chromium.
+
+Without Chromium (``/usr/bin/chromium``, or ``RECONBOT_CHROMIUM``) or Playwright these tests skip; in CI
+(``CI`` set, where ``.ci/run`` installs Chromium) they fail instead, so CI never passes by skipping them.
+Every page a test visits is saved as a screenshot under ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from admin.app import create_app
+from core.services.bank_providers import BankFeeds
+from tests.conftest import REPO
+from tests.fakes.clock import FakeClock, RecordingSleep
+from tests.fakes.server import free_port, serve
+
+CHROMIUM = Path(os.environ.get("RECONBOT_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs Debian's chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # The real day: the sandbox bank books today's payments as pending and the browser's cookies expire by real time.
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@dataclass
+class Site:
+    """The served reconbot and what the test controls of it."""
+
+    url: str
+    engine: Engine
+    feeds: BankFeeds
+    clock: FakeClock
+
+
+@pytest.fixture
+async def site(engine: Engine, clock: FakeClock) -> AsyncIterator[Site]:
+    """Return reconbot's web app served on a free port on an empty, migrated database."""
+    port = free_port()
+    feeds = BankFeeds(engine, clock=clock, sleep=RecordingSleep(), public_url=f"http://127.0.0.1:{port}")
+    async with serve(create_app(feeds), port=port) as url:
+        yield Site(url, engine, feeds, clock)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Return a headless Chromium (Playwright's async API)."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed")
+    if not CHROMIUM.exists():
+        _unavailable(f"no Chromium at {CHROMIUM}")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """Return a fresh browser tab (its own cookies), phone-sized when the test is marked ``phone``."""
+    phone = request.node.get_closest_marker("phone") is not None
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844} if phone else {"width": 1280, "height": 860}
+    )
+    tab = await context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        yield tab
+    finally:
+        await context.close()
+
+
+async def snap(page: Any, name: str) -> Path:
+    """Save a full-page screenshot of what ``page`` shows as ``artifacts/screenshots/<name>.png``; return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
