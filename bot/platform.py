@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -28,9 +29,15 @@ class ChatBot(ABC):
         """Return the path of this bot's web endpoint (used in HTTP/webhook mode)."""
         return f"/{self.connection.platform.value}/{self.connection.id}"
 
+    def web_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
+        """Return what answers a request to ``web_path`` (HTTP/webhook mode), or None when the bot needs none."""
+        return None
+
     def mount(self, app: web.Application) -> None:
         """Add this bot's web endpoint to ``app`` (must be called before the app starts; no-op when not needed)."""
-        return None
+        handler = self.web_handler()
+        if handler is not None:
+            app.router.add_post(self.web_path, handler)
 
     @abstractmethod
     async def start(self) -> None:

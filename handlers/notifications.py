@@ -221,3 +221,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], str, NewAction], Message]] = {
     EventKind.SALE_INVOICED: _sale_invoiced,
     EventKind.WRITE_BACK_FAILED: _write_back_failed,
 }
+
+
+def trial_message(language: str, workspace: str, who: str) -> Message:
+    """Return the message the panel's "Send a test message" sends: it names the workspace and who asked."""
+    title = text(language, "test.title", workspace=workspace)
+    return Message(title=title, lines=(text(language, "test.line", who=who),))

@@ -366,6 +366,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "hu": "Összekapcsolva: Ön {name} ({role}) – {workspace}",
         "pl": "Połączono: jesteś {name} ({role}) w {workspace}",
     },
+    # A test message sent from the admin panel
+    "test.title": {
+        "en": "reconbot test message for {workspace}",
+        "hu": "reconbot tesztüzenet – {workspace}",
+        "pl": "Wiadomość testowa reconbot – {workspace}",
+    },
+    "test.line": {
+        "en": "Notifications reach this chat. Sent by {who}.",
+        "hu": "Az értesítések megérkeznek ide. Küldte: {who}.",
+        "pl": "Powiadomienia docierają do tego czatu. Wysłał(a): {who}.",
+    },
 }
 
 

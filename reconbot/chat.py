@@ -9,11 +9,13 @@ import os
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.errors import SetupError
 from core.persistence.chat_tables import ChatIdentityRecord, ChatMessageRecord, Platform
 from core.persistence.database import session_scope
 from core.persistence.tables import utcnow
 from core.roles import Role
-from core.services import chat_setup, members
+from core.services import accounts, chat_setup, members
+from core.services.events import audit
 from core.settings import public_url
 from reconbot.books import cli_actor, open_books, workspace_for
 
@@ -115,6 +117,32 @@ def add_member(args: argparse.Namespace) -> int:
             if args.slack:
                 members.link_identity(session, workspace_id, member.id, Platform.SLACK, args.slack, actor=cli_actor())
     print(f"member {member.id}: {member.name} ({member.role.value})")
+    return 0
+
+
+def invite_member(args: argparse.Namespace) -> int:
+    """Print a one-time link to the web panel: inviting a new member (with --email and --role), or a new
+    sign-in link for an existing one."""
+    with open_books() as engine:
+        workspace_id = workspace_for(engine, args.workspace)
+        with Session(engine) as session:
+            try:
+                existing: members.Member | None = members.find_member(session, workspace_id, args.name)
+            except SetupError:
+                existing = None
+        if existing is not None and not args.email and not args.role:
+            token = accounts.reinvite(engine, workspace_id, existing.id, now=utcnow())
+            with session_scope(engine) as session:  # accounts.reinvite itself does not audit
+                audit(session, workspace_id, cli_actor(), "member.sign_in_link_issued", "member", existing.id)
+            name = existing.name
+        else:
+            if not args.email or not args.role:
+                raise SetupError(f"to invite {args.name!r}, give --email and --role")
+            _, token = accounts.invite(engine, workspace_id, args.name, args.email, Role(args.role),
+                                       actor=cli_actor(), now=utcnow())  # fmt: skip
+            name = " ".join(args.name.split())
+    print(f"send {name} this link to sign in (one use, valid {accounts.INVITE_LIFETIME.days} days):")
+    print(f"{public_url().rstrip('/')}/invite/{token}")
     return 0
 
 

@@ -50,6 +50,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--email", default="")
     p.set_defaults(run=later("add_member", "reconbot.chat"))
 
+    p = cmd.add_parser("invite", help="print a link to sign in to the web panel (a new member, or a new link)")
+    p.add_argument("name")
+    p.add_argument("--email", default="", help="the e-mail a new member signs in with")
+    p.add_argument("--role", choices=ROLES, help="a new member's role")
+    p.set_defaults(run=later("invite_member", "reconbot.chat"))
+
     p = cmd.add_parser("list", help="members, roles and linked chat accounts")
     p.set_defaults(run=later("list_members", "reconbot.chat"))
 

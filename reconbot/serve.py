@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 
 from admin.app import create_app
+from admin.status_pages import RUNNING_SCHEDULER_KEY
 from bot.runtime import ChatRuntime
 from core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
 from core.services.accounts import needs_first_run
@@ -81,11 +82,13 @@ async def serve(feeds: BankFeeds, host: str, port: int, *, stop: asyncio.Event |
             if scheduler is None and lock.acquire():
                 scheduler = FeedScheduler.create(feeds)
                 scheduler.start()
+                app[RUNNING_SCHEDULER_KEY].scheduler = scheduler  # the status page lists its jobs
                 log.info("this process runs the scheduler")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for((stop or asyncio.Event()).wait(), LOCK_RETRY_SECONDS)
     finally:
         if scheduler is not None:
+            app[RUNNING_SCHEDULER_KEY].scheduler = None
             scheduler.shutdown()
         lock.release()
         await chat.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -78,10 +79,9 @@ class SlackBot(ChatBot):
         """Return the transport the delivery worker posts and edits this bot's messages through."""
         return self._transport
 
-    def mount(self, app: web.Application) -> None:
-        """In HTTP mode, add ``POST {web_path}`` (Slack's request URL) to ``app``; otherwise do nothing."""
-        if self.connection.mode == "http":
-            app.router.add_post(self.web_path, self.handle_http)
+    def web_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
+        """In HTTP mode, return the handler of Slack's request URL (``web_path``); otherwise None."""
+        return self.handle_http if self.connection.mode == "http" else None
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """Return Bolt's answer to a request from Slack: 401 when its signature is missing or wrong."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -41,6 +42,7 @@ class TelegramBot(ChatBot):
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(chat, redact=token))
         self._polling: asyncio.Task[None] | None = None
+        self._webhook: SimpleRequestHandler | None = None
 
     def __repr__(self) -> str:
         return f"TelegramBot({self.connection!r})"
@@ -49,12 +51,14 @@ class TelegramBot(ChatBot):
     def transport(self) -> TelegramTransport:
         return self._transport
 
-    def mount(self, app: web.Application) -> None:
-        """In webhook mode, serve updates at ``web_path``: requests without the secret header get 401."""
+    def web_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
+        """In webhook mode, return the handler of updates posted to ``web_path`` (without the secret header:
+        401); otherwise None."""
         if self.connection.mode != "webhook":
-            return
-        handler = SimpleRequestHandler(self.dispatcher, self._transport.bot, secret_token=self.secret)
-        handler.register(app, path=self.web_path)
+            return None
+        if self._webhook is None:
+            self._webhook = SimpleRequestHandler(self.dispatcher, self._transport.bot, secret_token=self.secret)
+        return self._webhook.handle
 
     async def start(self) -> None:
         """Record the bot's username (deep links need it), then register the webhook or start polling in the

@@ -106,6 +106,9 @@ class WorkspaceRecord(Record, table=True):
     language: Language = Field(sa_type=StrEnumType(Language))
     timezone: str = "Europe/Budapest"  # IANA name
     auto_match: bool = True
+    # A payment short of its invoice by up to this share of the open amount is read as a bank fee (scored like a
+    # full payment, flagged); 0.03 = 3 %.
+    amount_tolerance: Decimal = Field(default=Decimal("0.03"), sa_type=Money)
     # Bank feeds: when to sync (local times in ``timezone``, or "hourly"), how many days before a
     # consent ends to remind, and how far back a new connection's first sync reaches.
     sync_times: str = "11:45,15:15,18:30"
@@ -156,8 +159,18 @@ class BankTransactionRecord(Record, table=True):
     __tablename__ = "bank_transaction"
     __table_args__ = (
         UniqueConstraint("bank_account_id", "dedupe_key"),
-        # The workbench: "this workspace's unmatched transactions, newest first".
-        Index("ix_bank_transaction_workbench", "workspace_id", "status", "booking_date"),
+        # The workbench: "this workspace's booked unmatched transactions, newest first" is one ordered range
+        # (keyset-paged by date and id), and the per-status counts under an account or date filter read the
+        # index alone.
+        Index(
+            "ix_bank_transaction_workbench",
+            "workspace_id",
+            "pending",
+            "status",
+            "booking_date",
+            "id",
+            "bank_account_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,6 +8,7 @@ that message may then be sent twice, the one case at-least-once allows.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
+from core.errors import SetupError
 from core.persistence.chat_tables import ChatChannelRecord, ChatMessageRecord, MessageStatus, Platform
 from core.persistence.database import session_scope
 from core.services.events import audit
@@ -169,3 +171,24 @@ def change_bodies(session: Session, workspace_id: int, event_id: str, body: dict
 def _channel(record: ChatChannelRecord) -> ChannelView:
     assert record.id is not None
     return ChannelView(record.id, record.workspace_id, record.platform, record.address)
+
+
+def queue_test_message(
+    engine: Engine, workspace_id: int, channel_id: int, body: dict[str, Any], *, actor: str, now: datetime
+) -> int:
+    """Queue ``body`` for the channel as a message of its own (event id ``test:<uuid>``), which the delivery
+    worker sends like any notification; return the message's id. Raises SetupError for an unknown or removed
+    channel, or one with a problem (nothing is sent there until it is linked again)."""
+    with session_scope(engine) as session:
+        channel = session.get(ChatChannelRecord, channel_id)
+        if channel is None or channel.workspace_id != workspace_id or channel.removed_at is not None:
+            raise SetupError(f"there is no channel {channel_id}")
+        if channel.problem:
+            raise SetupError(f"{channel.address} has a problem ({channel.problem}); fix it and link the channel again")
+        record = ChatMessageRecord(workspace_id=workspace_id, channel_id=channel_id, event_id=f"test:{uuid.uuid4()}",
+                                   kind="test", body=body, created_at=now)  # fmt: skip
+        session.add(record)
+        session.flush()
+        audit(session, workspace_id, actor, "chat_channel.test_message", "chat_channel", channel_id)
+        assert record.id is not None
+        return record.id

@@ -36,7 +36,7 @@ log = logging.getLogger("reconbot.scheduler")
 CONSENT_CHECK_AT = time(6, 0)
 # How often the scheduler re-reads workspaces' schedules (a changed setting, a new workspace).
 REFRESH_MINUTES = 5
-_ADVISORY_LOCK_KEY = 0x7265636F  # "reco"
+ADVISORY_LOCK_KEY = 0x7265636F  # "reco"
 
 
 def summary(result: ConnectionSync) -> str:
@@ -200,7 +200,7 @@ class SchedulerLock:
         engine = self.feeds.engine
         if engine.dialect.name == "postgresql":
             connection = engine.connect()
-            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}).scalar()
+            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar()
             connection.commit()
             if held:
                 self._connection = connection
@@ -224,7 +224,7 @@ class SchedulerLock:
         if self._connection is not None:
             # Unlock explicitly: close() only returns the connection to the pool, where its session
             # (and a session-level advisory lock) lives on. A process that dies loses the lock with its session.
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
             self._connection.commit()
             self._connection.close()
             self._connection = None

@@ -75,7 +75,7 @@ def run_matching(
     allocated = {tx.id: already for tx, already in pending if already}
     engine = MatchingEngine(
         invoices,
-        policy=MatchPolicy(automatic=workspace.auto_match),
+        policy=MatchPolicy(automatic=workspace.auto_match, fee_tolerance=workspace.amount_tolerance),
         known_payers=_known_payers(session, workspace.id),
     )
     results = engine.match_all(

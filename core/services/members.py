@@ -82,6 +82,35 @@ def members(session: Session, workspace_id: int) -> list[Member]:
     return [_member(r) for r in session.exec(query.order_by(col(MemberRecord.name)))]
 
 
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A current member as the members page lists them: ``signed_in`` once they accepted an invitation,
+    ``identities`` their linked chat accounts as ``platform:user id``."""
+
+    id: int
+    name: str
+    email: str
+    role: Role
+    signed_in: bool
+    identities: tuple[str, ...]
+
+
+def roster(session: Session, workspace_id: int) -> list[RosterEntry]:
+    """Return the workspace's current members, by name, with their sign-in and chat accounts."""
+    query = select(MemberRecord).where(
+        col(MemberRecord.workspace_id) == workspace_id, col(MemberRecord.removed_at).is_(None)
+    )
+    linked: dict[int, list[str]] = {}
+    identities = select(ChatIdentityRecord).where(col(ChatIdentityRecord.workspace_id) == workspace_id)
+    for identity in session.exec(identities.order_by(col(ChatIdentityRecord.id))):
+        linked.setdefault(identity.member_id, []).append(f"{identity.platform.value}:{identity.user_id}")
+    return [
+        RosterEntry(r.id, r.name, r.email, r.role, r.account_id is not None, tuple(linked.get(r.id, ())))
+        for r in session.exec(query.order_by(col(MemberRecord.name)))
+        if r.id is not None
+    ]
+
+
 def find_member(session: Session, workspace_id: int, reference: str) -> Member:
     """Return the current member named ``reference`` (or with that id). Raises SetupError when there is none."""
     record = _by_name(session, workspace_id, " ".join(reference.split()))

@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 
 from core.persistence.chat_tables import ChatConnectionRecord
 from core.persistence.database import create_engine_for
+from core.persistence.tables import utcnow
+from core.services.accounts import accept_invite, invitation
 from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
 
 
@@ -76,3 +78,28 @@ def test_telegram_webhook_mode_makes_its_own_secret(
     (connection,) = connections(create_engine_for(books))
     assert len(connection.credentials["webhook_secret"]) >= 32
     assert "secret-telegram" not in repr(connection)
+
+
+def test_members_invite_prints_a_panel_link_and_a_new_one_for_an_existing_member(
+    books: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECONBOT_PUBLIC_URL", "https://reconbot.example")
+    code, out, _ = run(capsys, "members", "invite", "Béla Szabó", "--email", "Bela@Kert.test", "--role", "accountant")
+    first = re.search(r"^https://reconbot\.example/invite/([A-Za-z0-9_-]+)$", out, re.MULTILINE)
+    assert code == 0 and first, out
+    code, out, _ = run(capsys, "members", "invite", "Béla Szabó")
+    again = re.search(r"^https://reconbot\.example/invite/([A-Za-z0-9_-]+)$", out, re.MULTILINE)
+    assert code == 0 and again and again[1] != first[1], out
+    engine = create_engine_for(books)
+    found = invitation(engine, again[1], now=utcnow())
+    assert (found.member_name, found.email) == ("Béla Szabó", "bela@kert.test")
+    accept_invite(engine, first[1], "correct horse battery", now=utcnow())
+    assert "Béla Szabó\taccountant" in run(capsys, "members", "list")[1]
+
+    code, _, err = run(capsys, "members", "invite", "Cili Tóth")
+    assert code == 1 and "give --email and --role" in err
+    assert run(capsys, "members", "add", "Dani Kiss", "--role", "operator")[0] == 0
+    code, _, err = run(capsys, "members", "invite", "Dani Kiss")
+    assert code == 1 and "Dani Kiss has no e-mail address" in err

@@ -72,7 +72,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         assert table_names(engine) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()

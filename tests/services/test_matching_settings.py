@@ -1,0 +1,39 @@
+"""The workspace's amount tolerance reaches the matching engine: a short payment counts as paying only within it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from core.persistence.tables import BankTransactionRecord
+from core.services.invoice_import import import_invoices
+from core.services.matching_settings import parse_tolerance_percent, update_matching_settings
+from core.services.statement_import import import_statement
+from tests.services.conftest import INVOICES_HEADER, STATEMENT_HEADER
+
+
+@pytest.mark.parametrize(("percent", "flagged"), [("3", False), ("5", True)])
+def test_a_payment_four_percent_short_is_a_bank_fee_only_when_the_tolerance_allows_it(
+    engine: Engine, workspace_id: int, write: Callable[[str, str], Path], percent: str, flagged: bool
+) -> None:
+    update_matching_settings(engine, workspace_id, actor="test", amount_tolerance=parse_tolerance_percent(percent))
+    import_invoices(engine, workspace_id, write("invoices.csv", INVOICES_HEADER +
+                    "E-KERT-2026-7,issued,invoice,Fekete Bt.,,,,2026-02-20,2026-03-06,100000,HUF,0,issued\n"),
+                    actor="test")  # fmt: skip
+    import_statement(engine, workspace_id, write("statement.csv", STATEMENT_HEADER +
+                     "t1,2026-03-01,,96000,HUF,FEKETE BT,,E-KERT-2026-7,\n"), actor="test")  # fmt: skip
+    with Session(engine) as session:
+        payment = session.exec(select(BankTransactionRecord)).one()
+    assert ("possible_bank_fee" in payment.flags) is flagged
+
+
+def test_the_tolerance_is_read_as_a_percentage_from_0_to_10() -> None:
+    assert parse_tolerance_percent("2,5 %") == Decimal("0.025")
+    for bad in ("11", "-1", "three", "NaN"):
+        with pytest.raises(ValueError, match="a percentage from 0 to 10"):
+            parse_tolerance_percent(bad)
