@@ -28,7 +28,7 @@ from core.services.sample_invoices import add_sample_invoices
 log = logging.getLogger("reconbot.web")
 
 # How far back the sandbox's first sync reaches: the sample invoices are paid over the last weeks.
-SANDBOX_HISTORY_DAYS = 30
+SANDBOX_HISTORY_DAYS = 60
 MAX_KEY_BYTES = 64 * 1024  # a PEM private key is a few kilobytes
 
 

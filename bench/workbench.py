@@ -210,7 +210,7 @@ async def measure(engine: Engine, built: Built, requests: int) -> list[tuple[str
                     assert response.status == 200, (path, response.status, body[:500])
                 if n >= 3:
                     times.append((time.perf_counter() - started) * 1000)
-            rows = len(set(re.findall(r'<tr>\s*<td><a href="/workbench/(\d+)"', body)))
+            rows = len(set(re.findall(r'<tr>\s*<td[^>]*><a href="/workbench/(\d+)"', body)))
             p95 = statistics.quantiles(times, n=20)[18]
             results.append((name, statistics.median(times), p95, rows))
     return results

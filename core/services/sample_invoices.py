@@ -1,7 +1,8 @@
 """Sample issued invoices for a newcomer's first try: the sandbox bank pays them, so the workbench shows matches.
 
-The sandbox bank pays each issued invoice on ``issue date + 0..20 days`` (``core.banks.sandbox``), so the
-samples are issued within the last three weeks: most of their payments fall inside a first sync's history.
+The sandbox bank pays each issued invoice on ``issue date + 0..20 days`` (``core.banks.sandbox``), in a way
+chosen by the invoice's number; ``_PLAN`` picks numbers and dates so that a first sync of 60 days brings
+automatic pairings, suggestions for a person and noise, whatever the day.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from core.persistence.tables import InvoiceRecord, WorkspaceRecord
 from core.services.invoice_sync import receive_invoices
 
 SOURCE = "sample"
-COUNT = 12
-SPAN_DAYS = 20  # the oldest sample is issued this many days before today
 PAYMENT_DAYS = 8
 
 # Small firms and sole traders, with made-up tax numbers in each country's shape.
@@ -42,23 +41,36 @@ _PARTNERS = {
     ),
 }
 _PREFIX = {"HU": "MINTA", "PL": "WZOR"}
-# Gross amounts in whole units of a currency worth about a forint; other currencies are scaled down.
-_HUF_AMOUNTS = (48260, 127000, 31750, 215900, 76200, 9850, 152400, 63500, 390000, 22860, 101600, 57150)
+# (number, partner, gross in forint-sized units, issued days ago). The sandbox bank picks each invoice's way of
+# being paid from its number alone, so these numbers give a fixed mix: exact, sloppy and partial payments, an
+# overpayment, a payment by the partner's accountant, and two amount-only payments of one partner's two equal
+# invoices — which nobody can tell apart without a person, so the workbench always has suggestions to show.
+# Issued 24–45 days ago, every payment (at most 22 days later) falls inside the first sync's history; the last
+# two are recent and still open.
+_PLAN = {
+    "HU": ((2, 0, 48260, 40), (3, 1, 127000, 38), (4, 2, 31750, 36), (6, 3, 215900, 34), (1, 4, 76200, 45),
+           (10, 5, 9850, 32), (12, 0, 152400, 30), (14, 1, 63500, 28), (17, 1, 63500, 26), (20, 2, 390000, 24),
+           (21, 3, 22860, 22), (7, 4, 101600, 6), (8, 5, 57150, 2)),
+    "PL": ((1, 0, 48260, 40), (3, 1, 127000, 38), (4, 2, 31750, 36), (5, 3, 215900, 34), (8, 4, 76200, 45),
+           (10, 2, 9850, 32), (11, 0, 152400, 30), (28, 1, 63500, 28), (31, 1, 63500, 26), (14, 5, 390000, 24),
+           (18, 3, 22860, 22), (12, 4, 101600, 6), (16, 5, 57150, 2)),
+}  # fmt: skip
 _SCALE = {"HUF": Decimal(1), "PLN": Decimal("0.011"), "EUR": Decimal("0.0025"), "CZK": Decimal("0.063")}
 
 
 def sample_invoices(today: date, currency: str, country: str) -> list[Invoice]:
-    """Return ``COUNT`` issued invoices in ``currency``, issued over the ``SPAN_DAYS`` days up to ``today``,
-    to partners of ``country`` (Hungarian ones for a country without its own list)."""
-    partners = _PARTNERS.get(country.upper(), _PARTNERS["HU"])
-    prefix = _PREFIX.get(country.upper(), "SAMPLE")
+    """Return the sample issued invoices in ``currency``, issued up to 45 days before ``today``, to partners of
+    ``country`` (Hungarian ones for a country without its own list)."""
+    plan_country = country.upper() if country.upper() in _PLAN else "HU"
+    partners = _PARTNERS[plan_country]
+    prefix = _PREFIX[plan_country]
     scale = _SCALE.get(currency.upper(), Decimal("0.0025"))
     invoices = []
-    for n in range(COUNT):
-        issued = today - timedelta(days=SPAN_DAYS - (SPAN_DAYS * n) // (COUNT - 1))
-        name, tax_id = partners[n % len(partners)]
-        gross = (Decimal(_HUF_AMOUNTS[n]) * scale).quantize(Decimal(1) if scale == 1 else Decimal("0.01"))
-        number = f"{prefix}-{today.year}-{n + 1:03d}"
+    for n, partner, amount, days_ago in _PLAN[plan_country]:
+        issued = today - timedelta(days=days_ago)
+        name, tax_id = partners[partner]
+        gross = (Decimal(amount) * scale).quantize(Decimal(1) if scale == 1 else Decimal("0.01"))
+        number = f"{prefix}-{n:04d}"
         invoices.append(
             Invoice(
                 id=number,

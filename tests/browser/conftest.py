@@ -59,6 +59,36 @@ async def site(engine: Engine, clock: FakeClock) -> AsyncIterator[Site]:
         yield Site(url, engine, feeds, clock)
 
 
+@dataclass
+class LiveSite(Site):
+    """The site with the chat runtime running as ``reconbot run`` runs it, its Telegram a local fake."""
+
+    runtime: Any
+    telegram: Any
+
+
+@pytest.fixture
+async def live_site(engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveSite]:
+    """Return reconbot's web app with the chat runtime (reloaded by the panel) and a fake Telegram Bot API."""
+    from bot.runtime import ChatRuntime
+    from tests.fakes.telegram import FakeTelegram
+
+    telegram = FakeTelegram()
+    async with serve(telegram.app) as telegram_url:
+        monkeypatch.setenv("RECONBOT_TELEGRAM_API_URL", telegram_url)
+        port = free_port()
+        feeds = BankFeeds(engine, clock=clock, sleep=RecordingSleep(), public_url=f"http://127.0.0.1:{port}")
+        runtime = ChatRuntime(engine, feeds=feeds, public_url=feeds.public_url)
+        app = create_app(feeds, chat_reload=runtime.reload_soon)
+        runtime.mount(app)
+        async with serve(app, port=port) as url:
+            await runtime.start()
+            try:
+                yield LiveSite(url, engine, feeds, clock, runtime, telegram)
+            finally:
+                await runtime.stop()
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     """Return a headless Chromium (Playwright's async API)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from core.persistence.account_tables import LoginAttemptRecord
@@ -59,3 +60,15 @@ async def test_sign_in_is_throttled_after_repeated_failures(site: Site, page: An
     site.clock.advance(minutes=16)
     await sign_in(page, site.url, OWNER_EMAIL, PASSWORD)
     assert await page.is_visible("text=Sign out")
+
+
+@pytest.mark.phone
+async def test_the_pages_fit_a_phone_screen(site: Site, page: Any) -> None:
+    await first_run(page, site.url)
+    for path, name in (("/", "phone-home"), ("/workbench", "phone-workbench"), ("/members", "phone-members"),
+                       ("/settings", "phone-settings")):  # fmt: skip
+        await page.goto(site.url + path)
+        # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+        await snap(page, name)
