@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -122,8 +123,16 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 
 def _next(target: str) -> str:
-    # Only a path of this site: an absolute or scheme-relative address would make sign-in an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+    """Return ``target`` when it is a path of this site, else "/" (anything else makes sign-in an open redirect).
+
+    Browsers drop tabs and newlines from addresses and read ``\\`` as ``/``, so any such character refuses it.
+    """
+    if any(ch in target for ch in "\\\t\r\n") or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -153,7 +162,7 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
         found = invitation(engine, token, now=now(request))
         if not found.has_account and password != str(form.get("password_again", "")):
             raise SetupError("the two passwords differ")
-        account_id = accept_invite(engine, token, password, now=now(request))
+        account_id = accept_invite(engine, token, password, now=now(request), address=request.remote or "")
     except SetupError as exc:
         try:
             found = invitation(engine, token, now=now(request))

@@ -56,8 +56,8 @@ def register(app: web.Application) -> None:
     app.router.add_get("/chat", chat_page)
     app.router.add_post("/chat/{platform:slack|telegram}", connection_post)
     app.router.add_post("/chat/channels", channel_post)
-    app.router.add_post("/chat/channels/{channel_id:\\d+}/remove", remove_channel_post)
-    app.router.add_post("/chat/channels/{channel_id:\\d+}/test", test_post)
+    app.router.add_post("/chat/channels/{channel_id:\\d{1,18}}/remove", remove_channel_post)
+    app.router.add_post("/chat/channels/{channel_id:\\d{1,18}}/test", test_post)
 
 
 def _actor(request: web.Request) -> str:

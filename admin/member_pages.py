@@ -16,7 +16,6 @@ from core.persistence.chat_tables import Platform
 from core.persistence.database import session_scope
 from core.roles import SETUP_ROLES, Role
 from core.services import accounts, chat_setup, members
-from core.services.events import audit
 
 ROLE_LABELS = {
     Role.OWNER: "owner",
@@ -31,11 +30,11 @@ ROLE_LABELS = {
 def register(app: web.Application) -> None:
     app.router.add_get("/members", members_page)
     app.router.add_post("/members/invite", invite_post)
-    app.router.add_post("/members/{member_id:\\d+}/reinvite", reinvite_post)
-    app.router.add_post("/members/{member_id:\\d+}/role", role_post)
-    app.router.add_post("/members/{member_id:\\d+}/remove", remove_post)
-    app.router.add_post("/members/{member_id:\\d+}/slack", slack_post)
-    app.router.add_post("/members/{member_id:\\d+}/telegram", telegram_post)
+    app.router.add_post("/members/{member_id:\\d{1,18}}/reinvite", reinvite_post)
+    app.router.add_post("/members/{member_id:\\d{1,18}}/role", role_post)
+    app.router.add_post("/members/{member_id:\\d{1,18}}/remove", remove_post)
+    app.router.add_post("/members/{member_id:\\d{1,18}}/slack", slack_post)
+    app.router.add_post("/members/{member_id:\\d{1,18}}/telegram", telegram_post)
 
 
 def actor(request: web.Request) -> str:
@@ -70,9 +69,9 @@ def _member_id(request: web.Request) -> int:
     return int(request.match_info["member_id"])
 
 
-def _member_name(request: web.Request, member_id: int) -> str:
+def _member(request: web.Request, member_id: int) -> members.Member:
     with Session(feeds(request).engine) as session:
-        return members.find_member(session, viewer(request).workspace_id, str(member_id)).name
+        return members.member_by_id(session, viewer(request).workspace_id, member_id)
 
 
 @requires(SETUP_ROLES)
@@ -92,6 +91,7 @@ async def invite_post(request: web.Request) -> web.Response:
     form = await _form(request)
     try:
         role = _role(form.get("role", ""))
+        members.check_owner_rule(viewer(request).role, role)
         _, token = accounts.invite(feeds(request).engine, viewer(request).workspace_id, form.get("name", ""),
                                    form.get("email", ""), role, actor=actor(request), now=now(request))  # fmt: skip
     except SetupError as exc:
@@ -104,11 +104,9 @@ async def reinvite_post(request: web.Request) -> web.Response:
     """Show a fresh sign-in link for a member (a lost password, an expired invitation)."""
     member_id = _member_id(request)
     try:
-        name = _member_name(request, member_id)
-        token = accounts.reinvite(feeds(request).engine, viewer(request).workspace_id, member_id, now=now(request))
-        with session_scope(feeds(request).engine) as session:  # accounts.reinvite itself does not audit
-            audit(session, viewer(request).workspace_id, actor(request), "member.sign_in_link_issued", "member",
-                  member_id)  # fmt: skip
+        name = _member(request, member_id).name
+        token = accounts.reinvite(feeds(request).engine, viewer(request).workspace_id, member_id,
+                                  actor=actor(request), now=now(request))  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "No link made")
     return _link_page(request, name, invitation_link(request, token), invited=False)
@@ -127,6 +125,7 @@ async def role_post(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     try:
         role = _role(form.get("role", ""))
+        members.check_owner_rule(viewer(request).role, role, _member(request, _member_id(request)).role)
         with session_scope(feeds(request).engine) as session:
             member = members.set_role(session, viewer(request).workspace_id, _member_id(request), role,
                                       actor=actor(request))  # fmt: skip
@@ -140,7 +139,9 @@ async def remove_post(request: web.Request) -> web.StreamResponse:
     """Remove a member: they can no longer sign in, and their chat accounts are unlinked."""
     member_id = _member_id(request)
     try:
-        name = _member_name(request, member_id)
+        found = _member(request, member_id)
+        name = found.name
+        members.check_owner_rule(viewer(request).role, found.role)
         with session_scope(feeds(request).engine) as session:
             members.remove_member(session, viewer(request).workspace_id, member_id, actor=actor(request))
     except SetupError as exc:
@@ -157,7 +158,7 @@ async def slack_post(request: web.Request) -> web.StreamResponse:
         if user_id and not user_id.isalnum():
             raise SetupError(f"{user_id!r} is not a Slack user id (it looks like U012AB3CD)")
         with session_scope(feeds(request).engine) as session:
-            member = members.find_member(session, viewer(request).workspace_id, str(_member_id(request)))
+            member = members.member_by_id(session, viewer(request).workspace_id, _member_id(request))
             members.link_identity(session, viewer(request).workspace_id, member.id, Platform.SLACK, user_id,
                                   actor=actor(request))  # fmt: skip
     except SetupError as exc:
@@ -172,7 +173,7 @@ async def telegram_post(request: web.Request) -> web.Response:
     engine = feeds(request).engine
     try:
         with session_scope(engine) as session:
-            member = members.find_member(session, workspace_id, str(_member_id(request)))
+            member = members.member_by_id(session, workspace_id, _member_id(request))
             code = members.issue_link_code(session, workspace_id, member.id, actor=actor(request), now=now(request))
     except SetupError as exc:
         return refuse(request, exc, "No link made")

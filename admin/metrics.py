@@ -1,7 +1,8 @@
 """``/metrics``: the installation's numbers in Prometheus's text format, read from the database on each scrape.
 
 Not public: with ``RECONBOT_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>``; without
-it, only requests from this machine (127.0.0.1 or ::1) that came through no proxy are answered.
+it, only requests from this machine (127.0.0.1 or ::1) that came through no proxy are answered, and only while
+browsers reach reconbot on this machine too (``RECONBOT_PUBLIC_URL`` unset or local): behind a proxy, set the token.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hmac
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -69,7 +71,10 @@ def allowed(request: web.Request) -> bool:
     if token:
         sent = request.headers.get("Authorization", "")
         return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
-    return request.remote in LOCAL_ADDRESSES and not any(h in request.headers for h in PROXY_HEADERS)
+    # A local proxy's requests come from 127.0.0.1 too, often without any forwarding header: when browsers reach
+    # reconbot at another address than this machine's own, only the token opens the metrics.
+    local_site = urlsplit(feeds(request).public_url).hostname in ("127.0.0.1", "localhost", "::1")
+    return local_site and request.remote in LOCAL_ADDRESSES and not any(h in request.headers for h in PROXY_HEADERS)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -120,7 +121,9 @@ def requires(roles: Iterable[Role] | None = None) -> Callable[[PageHandler], Pag
             who = request.get(VIEWER)
             if who is None:
                 if request.method == "GET":
-                    raise web.HTTPFound(f"/login?next={request.path_qs}" if request.path != "/" else "/login")
+                    raise web.HTTPFound(
+                        "/login?" + urlencode({"next": request.path_qs}) if request.path != "/" else "/login"
+                    )
                 raise web.HTTPForbidden(text="Sign in first.")
             if allowed is not None and who.role not in allowed:
                 names = ", ".join(sorted(r.value.replace("_", " ") for r in allowed))

@@ -62,8 +62,9 @@ async def status_page(request: web.Request) -> web.StreamResponse:
             else f"{minutes // 60} h {minutes % 60} min"
         )
 
+    consent_check = last_consent_check(engine) if bank else None  # it counts every workspace's bank consents
     return render(request, "status.html", status=200, found=found, bank=bank, jobs=jobs, held=held,
-                  in_process=running is not None, consent_check=last_consent_check(engine), when=when, age=age,
+                  in_process=running is not None, consent_check=consent_check, when=when, age=age,
                   timezone=timezone)  # fmt: skip
 
 

@@ -34,14 +34,14 @@ TABS: dict[str, tuple[str, tuple[TransactionStatus, ...]]] = {
 
 def register(app: web.Application) -> None:
     app.router.add_get("/workbench", transactions)
-    app.router.add_get(r"/workbench/{id:\d+}", transaction)
-    app.router.add_post(r"/workbench/{id:\d+}/pair", pair_candidate)
-    app.router.add_post(r"/workbench/{id:\d+}/pair-number", pair_number)
-    app.router.add_post(r"/workbench/{id:\d+}/unpair", unpair)
-    app.router.add_post(r"/workbench/{id:\d+}/ignore", ignore)
-    app.router.add_post(r"/workbench/{id:\d+}/unignore", unignore)
+    app.router.add_get(r"/workbench/{id:\d{1,18}}", transaction)
+    app.router.add_post(r"/workbench/{id:\d{1,18}}/pair", pair_candidate)
+    app.router.add_post(r"/workbench/{id:\d{1,18}}/pair-number", pair_number)
+    app.router.add_post(r"/workbench/{id:\d{1,18}}/unpair", unpair)
+    app.router.add_post(r"/workbench/{id:\d{1,18}}/ignore", ignore)
+    app.router.add_post(r"/workbench/{id:\d{1,18}}/unignore", unignore)
     app.router.add_get("/invoices", invoices)
-    app.router.add_get(r"/invoices/{id:\d+}", invoice)
+    app.router.add_get(r"/invoices/{id:\d{1,18}}", invoice)
 
 
 def _day(text: str, label: str) -> date | None:

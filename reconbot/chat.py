@@ -15,7 +15,6 @@ from core.persistence.database import session_scope
 from core.persistence.tables import utcnow
 from core.roles import Role
 from core.services import accounts, chat_setup, members
-from core.services.events import audit
 from core.settings import public_url
 from reconbot.books import cli_actor, open_books, workspace_for
 
@@ -131,9 +130,7 @@ def invite_member(args: argparse.Namespace) -> int:
             except SetupError:
                 existing = None
         if existing is not None and not args.email and not args.role:
-            token = accounts.reinvite(engine, workspace_id, existing.id, now=utcnow())
-            with session_scope(engine) as session:  # accounts.reinvite itself does not audit
-                audit(session, workspace_id, cli_actor(), "member.sign_in_link_issued", "member", existing.id)
+            token = accounts.reinvite(engine, workspace_id, existing.id, actor=cli_actor(), now=utcnow())
             name = existing.name
         else:
             if not args.email or not args.role:
@@ -143,6 +140,19 @@ def invite_member(args: argparse.Namespace) -> int:
             name = " ".join(args.name.split())
     print(f"send {name} this link to sign in (one use, valid {accounts.INVITE_LIFETIME.days} days):")
     print(f"{public_url().rstrip('/')}/invite/{token}")
+    return 0
+
+
+def set_password(args: argparse.Namespace) -> int:
+    """Set a forgotten panel password anew (only whoever runs reconbot can: the panel offers no reset)."""
+    password = os.environ.get("RECONBOT_NEW_PASSWORD", "")
+    if not password:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            raise SetupError("the two passwords differ")
+    with open_books() as engine:
+        accounts.set_password(engine, args.email, password)
+    print(f"{args.email.strip().lower()} has a new password; every browser signed in with it was signed out")
     return 0
 
 

@@ -56,6 +56,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--role", choices=ROLES, help="a new member's role")
     p.set_defaults(run=later("invite_member", "reconbot.chat"))
 
+    p = cmd.add_parser(
+        "password",
+        help="set a new web-panel password for an account (asked for, or from "
+        "RECONBOT_NEW_PASSWORD) and sign its browsers out",
+    )
+    p.add_argument("email")
+    p.set_defaults(run=later("set_password", "reconbot.chat"))
+
     p = cmd.add_parser("list", help="members, roles and linked chat accounts")
     p.set_defaults(run=later("list_members", "reconbot.chat"))
 

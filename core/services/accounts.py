@@ -31,6 +31,7 @@ from core.persistence.chat_tables import MemberRecord
 from core.persistence.database import session_scope
 from core.persistence.tables import Language, WorkspaceRecord
 from core.roles import Role
+from core.services.events import audit
 from core.services.members import add_member
 from core.services.workspaces import ensure_workspace
 
@@ -264,19 +265,31 @@ def invite(
     (valid ``INVITE_LIFETIME``, once). Raises SetupError for a bad e-mail or a name already in use."""
     email = normal_email(email)
     with session_scope(engine) as session:
+        taken = session.exec(
+            select(MemberRecord.name).where(col(MemberRecord.workspace_id) == workspace_id,
+                                            col(MemberRecord.email) == email, col(MemberRecord.removed_at).is_(None))
+        ).first()  # fmt: skip
+        if taken is not None:
+            raise SetupError(f"{email} already belongs to the member {taken}")
         member = add_member(session, workspace_id, name, role, actor=actor, email=email)
         return member.id, _new_invite(session, workspace_id, member.id, now)
 
 
-def reinvite(engine: Engine, workspace_id: int, member_id: int, *, now: datetime) -> str:
-    """Return a fresh invitation token for an existing member who has an e-mail (a lost password, an expired link).
-    Raises SetupError when the member is unknown or has no e-mail."""
+def reinvite(engine: Engine, workspace_id: int, member_id: int, *, actor: str, now: datetime) -> str:
+    """Return a fresh invitation token for an existing member who has an e-mail (a lost password, an expired link),
+    audited as ``actor``'s. Raises SetupError when the member is unknown or has no e-mail."""
     with session_scope(engine) as session:
         member = session.get(MemberRecord, member_id)
         if member is None or member.workspace_id != workspace_id or member.removed_at is not None:
             raise SetupError(f"there is no member {member_id}")
         if not member.email:
             raise SetupError(f"{member.name} has no e-mail address to sign in with")
+        if member.account_id is not None:
+            # A link that let someone choose a new password for an existing account would let an admin of one
+            # workspace take over a person who also works for others; the server's operator resets it instead.
+            raise SetupError(f"{member.name} already signs in; a forgotten password is set anew on the server with "
+                             f"`reconbot members password {member.email}`")  # fmt: skip
+        audit(session, workspace_id, actor, "member.sign_in_link_issued", "member", member_id)
         return _new_invite(session, workspace_id, member_id, now)
 
 
@@ -295,10 +308,16 @@ def invitation(engine: Engine, token: str, *, now: datetime) -> Invitation:
     return Invitation(workspace.id, workspace.name, member.name, member.email, account is not None)
 
 
-def accept_invite(engine: Engine, token: str, password: str, *, now: datetime) -> int:
+def accept_invite(engine: Engine, token: str, password: str, *, now: datetime, address: str = "") -> int:
     """Use the invitation ``token``: create the member's login account with ``password`` (or, when the e-mail
-    already has one, check that password); return the account id. Raises SetupError (LoginRefused for a wrong
-    existing password) and leaves the invitation unused on any error."""
+    already has one, sign in with that password, throttled like any sign-in); return the account id.
+
+    Raises SetupError (LoginRefused for a wrong existing password, LoginThrottled after too many) and leaves the
+    invitation unused on any error.
+    """
+    found = invitation(engine, token, now=now)
+    if found.has_account:
+        authenticate(engine, found.email, password, address=address, now=now)
     with session_scope(engine) as session:
         invite_row, member, _, account = _open_invite(session, token, now, lock=True)
         if account is None:
@@ -311,6 +330,24 @@ def accept_invite(engine: Engine, token: str, password: str, *, now: datetime) -
         member.account_id = account.id
         invite_row.used_at = now
         assert account.id is not None
+        return account.id
+
+
+def set_password(engine: Engine, email: str, password: str) -> int:
+    """Give the account of ``email`` a new password and sign all its browsers out; return the account id.
+
+    Raises SetupError when there is no such account or the password is too short.
+    """
+    check_password(password)
+    with session_scope(engine) as session:
+        account = session.exec(
+            select(LoginAccountRecord).where(col(LoginAccountRecord.email) == email.strip().lower())
+        ).first()
+        if account is None or account.id is None:
+            raise SetupError(f"no account signs in with {email.strip()!r}")
+        account.password_hash = _hasher.hash(password)
+        for web_session in session.exec(select(WebSessionRecord).where(col(WebSessionRecord.account_id) == account.id)):
+            session.delete(web_session)
         return account.id
 
 

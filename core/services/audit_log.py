@@ -66,7 +66,7 @@ def audit_page(
         conditions.append(func.lower(col(AuditEventRecord.actor)).contains(wanted.actor.lower(), autoescape=True))
     if wanted.since is not None:
         conditions.append(col(AuditEventRecord.created_at) >= _start_of(wanted.since, zone))
-    if wanted.until is not None:
+    if wanted.until is not None and wanted.until < date.max:
         conditions.append(col(AuditEventRecord.created_at) < _start_of(wanted.until + timedelta(days=1), zone))
     if cursor:
         at, last_id = parse_cursor(cursor)
@@ -108,7 +108,7 @@ def make_cursor(at: datetime, event_id: int) -> str:
 def parse_cursor(cursor: str) -> tuple[datetime, int]:
     """Return the moment and id a cursor names; raises ValueError for anything else."""
     moment, _, event_id = cursor.partition("_")
-    if not event_id.isdigit():
+    if not event_id.isdigit() or len(event_id) > 18:
         raise ValueError(f"not a page cursor: {cursor[:40]!r}")
     return datetime.strptime(moment, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC), int(event_id)
 

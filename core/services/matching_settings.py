@@ -70,10 +70,12 @@ def parse_tolerance_percent(text: str) -> Decimal:
     """
     try:
         percent = Decimal(text.strip().replace(",", ".").rstrip("%").strip())
+        if not percent.is_finite():
+            raise ArithmeticError
+        share = percent / 100
     except ArithmeticError:
         raise ValueError(f"amount tolerance {text!r}: a percentage from 0 to 10, such as 3 or 2.5") from None
-    share = percent / 100
-    if not percent.is_finite() or not Decimal(0) <= share <= MAX_TOLERANCE:
+    if not Decimal(0) <= share <= MAX_TOLERANCE:
         raise ValueError(f"amount tolerance {text!r}: a percentage from 0 to 10, such as 3 or 2.5")
     return share
 

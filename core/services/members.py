@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from core.errors import SetupError
+from core.persistence.account_tables import MemberInviteRecord
 from core.persistence.bulk import insert_unless_present
 from core.persistence.chat_tables import ChatChannelRecord, ChatIdentityRecord, LinkCodeRecord, MemberRecord, Platform
 from core.persistence.tables import utcnow
@@ -46,7 +47,9 @@ def add_member(session: Session, workspace_id: int, name: str, role: Role, *, ac
     if not inserted:
         if record.removed_at is None:
             raise SetupError(f"there is already a member called {name!r}")
-        record.removed_at, record.role, record.email = None, role, email
+        # A new person under an old name: the old login account and any old invitation must not come back.
+        record.removed_at, record.role, record.email, record.account_id = None, role, email, None
+        _withdraw_invitations(session, record.id)
     audit(session, workspace_id, actor, "member.added", "member", record.id, name=name, role=role.value)
     return _member(record)
 
@@ -68,6 +71,7 @@ def remove_member(session: Session, workspace_id: int, member_id: int, *, actor:
     if record.role is Role.OWNER:
         _keep_an_owner(session, workspace_id, member_id)
     record.removed_at = utcnow()
+    _withdraw_invitations(session, member_id)
     _private_chats_follow(session, workspace_id, member_id, bank_data=False, removed=True)
     for identity in session.exec(select(ChatIdentityRecord).where(col(ChatIdentityRecord.member_id) == member_id)):
         session.delete(identity)
@@ -109,6 +113,18 @@ def roster(session: Session, workspace_id: int) -> list[RosterEntry]:
         for r in session.exec(query.order_by(col(MemberRecord.name)))
         if r.id is not None
     ]
+
+
+def check_owner_rule(acting: Role, *touched: Role) -> None:
+    """Raise SetupError unless ``acting`` may touch the roles ``touched`` (the role given, changed or removed):
+    only an owner makes owners or changes or removes one, so an admin cannot take the workspace over."""
+    if acting is not Role.OWNER and Role.OWNER in touched:
+        raise SetupError("only an owner may make someone an owner, or change or remove an owner")
+
+
+def member_by_id(session: Session, workspace_id: int, member_id: int) -> Member:
+    """Return the current member ``member_id`` of the workspace. Raises SetupError when there is none."""
+    return _member(_current(session, workspace_id, member_id))
 
 
 def find_member(session: Session, workspace_id: int, reference: str) -> Member:
@@ -205,6 +221,15 @@ def _private_chats_follow(
 def _by_name(session: Session, workspace_id: int, name: str) -> MemberRecord | None:
     query = select(MemberRecord).where(col(MemberRecord.workspace_id) == workspace_id, col(MemberRecord.name) == name)
     return session.exec(query).first()
+
+
+def _withdraw_invitations(session: Session, member_id: int | None) -> None:
+    # An unused sign-in link of a removed member must not let anyone in later.
+    query = select(MemberInviteRecord).where(
+        col(MemberInviteRecord.member_id) == member_id, col(MemberInviteRecord.used_at).is_(None)
+    )
+    for invitation in session.exec(query):
+        invitation.used_at = utcnow()
 
 
 def _current(session: Session, workspace_id: int, member_id: int) -> MemberRecord:

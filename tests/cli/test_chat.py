@@ -10,15 +10,8 @@ from sqlmodel import Session, select
 from core.persistence.chat_tables import ChatConnectionRecord
 from core.persistence.database import create_engine_for
 from core.persistence.tables import utcnow
-from core.services.accounts import accept_invite, invitation
+from core.services.accounts import accept_invite, authenticate, invitation
 from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
 
 
 def test_members_roles_and_links(books: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
@@ -97,6 +90,15 @@ def test_members_invite_prints_a_panel_link_and_a_new_one_for_an_existing_member
     assert (found.member_name, found.email) == ("Béla Szabó", "bela@kert.test")
     accept_invite(engine, first[1], "correct horse battery", now=utcnow())
     assert "Béla Szabó\taccountant" in run(capsys, "members", "list")[1]
+    code, _, err = run(capsys, "members", "invite", "Béla Szabó")  # signs in already: no link resets a password
+    assert code == 1 and "reconbot members password bela@kert.test" in err
+    monkeypatch.setenv("RECONBOT_NEW_PASSWORD", "short")
+    code, _, err = run(capsys, "members", "password", "bela@kert.test")
+    assert code == 1 and "at least 10 characters" in err
+    monkeypatch.setenv("RECONBOT_NEW_PASSWORD", "a brand new passphrase")
+    code, out, _ = run(capsys, "members", "password", "Bela@kert.test")
+    assert code == 0 and "bela@kert.test has a new password" in out
+    assert authenticate(engine, "bela@kert.test", "a brand new passphrase", address="cli", now=utcnow())
 
     code, _, err = run(capsys, "members", "invite", "Cili Tóth")
     assert code == 1 and "give --email and --role" in err
