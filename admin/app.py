@@ -16,6 +16,7 @@ from admin import (
     bank_pages,
     chat_pages,
     home_pages,
+    invoice_pages,
     invoice_webhooks,
     invoicing_pages,
     member_pages,
@@ -49,7 +50,7 @@ def create_app(
     )
     app.router.add_get("/healthz", healthz)
     for pages in (account_pages, home_pages, bank_pages, invoicing_pages, settings_pages, chat_pages, member_pages,
-                  workbench_pages, audit_pages, status_pages, metrics, invoice_webhooks):  # fmt: skip
+                  workbench_pages, invoice_pages, audit_pages, status_pages, metrics, invoice_webhooks):  # fmt: skip
         pages.register(app)
     return app
 

@@ -14,12 +14,12 @@ from aiohttp import web
 
 from admin.rendering import feeds, form_error, redirect_with, render, viewer
 from admin.security import requires
-from core.domain import Direction, InvoiceStatus, TransactionStatus
+from core.domain import TransactionStatus
 from core.errors import InputError, ReconciliationError
 from core.money import format_amount, parse_dot_amount, parse_local_amount
-from core.roles import BANK_DATA_ROLES, PAIRING_ROLES, may_pair, sees_bank_data
+from core.roles import BANK_DATA_ROLES, PAIRING_ROLES, may_pair
 from core.services import pairing, workbench
-from core.services.workbench import NEEDS_PERSON, InvoiceFilter, TransactionFilter
+from core.services.workbench import NEEDS_PERSON, TransactionFilter
 
 # The status tabs: their key in the address, label, and the statuses they show.
 TABS: dict[str, tuple[str, tuple[TransactionStatus, ...]]] = {
@@ -40,8 +40,6 @@ def register(app: web.Application) -> None:
     app.router.add_post(r"/workbench/{id:\d{1,18}}/unpair", unpair)
     app.router.add_post(r"/workbench/{id:\d{1,18}}/ignore", ignore)
     app.router.add_post(r"/workbench/{id:\d{1,18}}/unignore", unignore)
-    app.router.add_get("/invoices", invoices)
-    app.router.add_get(r"/invoices/{id:\d{1,18}}", invoice)
 
 
 def _day(text: str, label: str) -> date | None:
@@ -174,37 +172,3 @@ async def ignore(request: web.Request) -> web.Response:
 @requires(PAIRING_ROLES)
 async def unignore(request: web.Request) -> web.Response:
     return await _act(request, "unignore")
-
-
-INVOICE_STATUSES = {"open": (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID), "paid": (InvoiceStatus.PAID,),
-                    "cancelled": (InvoiceStatus.CANCELLED,), "": ()}  # fmt: skip
-
-
-@requires(None)
-async def invoices(request: web.Request) -> web.Response:
-    """Invoice search by number, partner, tax id or amount, newest first, one page at a time."""
-    who, q = viewer(request), request.query
-    status, direction = q.get("status", ""), q.get("direction", "")
-    if status not in INVOICE_STATUSES or direction not in ("", *Direction):
-        return form_error(request, "Choose a status and a direction from the lists.")
-    where = InvoiceFilter(q.get("q", "")[:200], INVOICE_STATUSES[status], Direction(direction) if direction else None)
-    try:
-        page = workbench.search_invoices(feeds(request).engine, who.workspace_id, where, after=q.get("after", ""))
-    except InputError as exc:
-        return form_error(request, str(exc))
-    values = {"q": q.get("q", ""), "status": status, "direction": direction}
-    kept = {k: v for k, v in values.items() if v}
-    next_link = "?" + urlencode({**kept, "after": page.next_cursor}) if page.next_cursor else None
-    first_link = "?" + urlencode(kept) if q.get("after") else None
-    return render(request, "invoices.html", page=page, filters=values, next_link=next_link, first_link=first_link)
-
-
-@requires(None)
-async def invoice(request: web.Request) -> web.Response:
-    """One invoice: its amounts and status, and (for bank-data roles) the transactions that paid it."""
-    who = viewer(request)
-    detail = workbench.invoice_detail(feeds(request).engine, who.workspace_id, int(request.match_info["id"]),
-                                      bank_data=sees_bank_data(who.role))  # fmt: skip
-    if detail is None:
-        return form_error(request, "There is no such invoice in this workspace.", status=404, title="Not found")
-    return render(request, "invoices_detail.html", detail=detail)

@@ -1,4 +1,4 @@
-"""What the panel's workbench reads: pages of transactions, one transaction with its candidates, invoice search.
+"""What the panel's workbench reads: pages of transactions and one transaction with its candidates.
 
 Every list is keyset-paged (newest first, then by id) and never uses OFFSET, so the thousandth page costs what
 the first one does. A cursor is the last row's sort key as text, ``"<date>_<id>"``; a cursor that is not one
@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, union_all
@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from core.domain import Direction, InvoiceKind, InvoiceStatus, TransactionStatus
 from core.errors import InputError, ReconciliationError
 from core.matching.reasons import Reason
-from core.money import ZERO, parse_local_amount
 from core.persistence.mapping import invoice_from_record
 from core.persistence.tables import (
     AllocationRecord,
@@ -94,7 +93,7 @@ def parse_cursor(cursor: str) -> tuple[date, int] | None:
         raise InputError("page", "", "this page link is broken; start again from the first page") from None
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -110,14 +109,14 @@ def _transaction_conditions(workspace_id: int, where: TransactionFilter) -> list
     if where.date_to is not None:
         conditions.append(col(tx.booking_date) <= where.date_to)
     if where.text.strip():
-        pattern = _like(where.text)
+        pattern = like_pattern(where.text)
         conditions.append(or_(col(tx.counterparty_name).ilike(pattern, escape="\\"),
                               col(tx.reference).ilike(pattern, escape="\\"),
                               col(tx.external_id).ilike(pattern, escape="\\")))  # fmt: skip
     return conditions
 
 
-def _after(day_column: Any, id_column: Any, cursor: str) -> list[ColumnElement[bool]]:
+def after_cursor(day_column: Any, id_column: Any, cursor: str) -> list[ColumnElement[bool]]:
     """Return the keyset condition "comes after the cursor" in (date desc, id desc) order."""
     position = parse_cursor(cursor)
     if position is None:
@@ -137,7 +136,7 @@ def transactions_page(
     if not where.statuses:
         return Page([], None)
     common = _transaction_conditions(workspace_id, where)
-    common += _after(col(tx.booking_date), col(tx.id), after)
+    common += after_cursor(col(tx.booking_date), col(tx.id), after)
     # One ordered, limited index range per status, merged: no database can merge the ranges of ``status IN
     # (...)`` in date order by itself, so it would sort every waiting row to show fifty.
     ranges = [
@@ -276,7 +275,7 @@ def transaction_detail(engine: Engine, workspace_id: int, transaction_id: int) -
             .where(col(AllocationRecord.transaction_id) == tx.id)
             .order_by(col(AllocationRecord.undone_at).is_not(None), col(AllocationRecord.id))
         )
-        allocations = [_allocation(a, number) for a, number in session.exec(query).all()]
+        allocations = [allocation_view(a, number) for a, number in session.exec(query).all()]
         suggestions = session.exec(
             select(MatchSuggestionRecord)
             .where(col(MatchSuggestionRecord.transaction_id) == tx.id)
@@ -295,7 +294,7 @@ def transaction_detail(engine: Engine, workspace_id: int, transaction_id: int) -
         return TransactionDetail(row, tx.counterparty_iban, list(tx.flags), tx.ignored_by, allocations, candidates)
 
 
-def _allocation(a: AllocationRecord, number: str, tx: BankTransactionRecord | None = None) -> Allocation:
+def allocation_view(a: AllocationRecord, number: str, tx: BankTransactionRecord | None = None) -> Allocation:
     return Allocation(a.id or 0, a.transaction_id, a.invoice_id, number, a.amount, a.currency, a.method.value,
                       a.created_by, a.created_at, a.undone_by, tx.booking_date if tx else None,
                       (tx.counterparty_name or tx.counterparty_iban) if tx else "")  # fmt: skip
@@ -339,79 +338,3 @@ def pair_by_number(
     return pairing.pair(engine, workspace_id, transaction_id=transaction_id, invoice_ids=[invoice_id],
                         amounts=[amount] if amount is not None else None, expected_allocated=expected_allocated,
                         actor=actor)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceFilter:
-    """What the invoice search is narrowed to; empty fields narrow nothing."""
-
-    text: str = ""  # a number, partner name, tax id or amount
-    statuses: Sequence[InvoiceStatus] = ()
-    direction: Direction | None = None
-
-
-def _amount_in(text: str) -> Decimal | None:
-    try:
-        amount = parse_local_amount(text)
-    except (ValueError, InvalidOperation):
-        return None
-    return abs(amount) if amount != ZERO else None
-
-
-def search_invoices(
-    engine: Engine, workspace_id: int, where: InvoiceFilter = InvoiceFilter(), *, after: str = "",
-    limit: int = PAGE_SIZE,
-) -> Page[InvoiceRow]:  # fmt: skip
-    """Return the page of the workspace's invoices matching ``where`` after cursor ``after``, newest issue date
-    first. The text matches part of the number, partner name or tax id, or (when it reads as one) the gross
-    amount. Raises InputError for a broken cursor."""
-    inv = InvoiceRecord
-    conditions: list[Any] = [col(inv.workspace_id) == workspace_id]
-    text = where.text.strip()
-    if text:
-        pattern = _like(text)
-        matches: list[Any] = [col(inv.number).ilike(pattern, escape="\\"),
-                              col(inv.partner_name).ilike(pattern, escape="\\"),
-                              col(inv.partner_tax_id).ilike(pattern, escape="\\")]  # fmt: skip
-        amount = _amount_in(text)
-        if amount is not None:
-            matches += [col(inv.gross) == amount, col(inv.gross) == -amount]
-        conditions.append(or_(*matches))
-    if where.statuses:
-        conditions.append(col(inv.status).in_(list(where.statuses)))
-    if where.direction is not None:
-        conditions.append(col(inv.direction) == where.direction)
-    conditions += _after(col(inv.issue_date), col(inv.id), after)
-    query = select(inv).where(*conditions).order_by(col(inv.issue_date).desc(), col(inv.id).desc()).limit(limit + 1)
-    with Session(engine) as session:
-        found = session.exec(query).all()
-    rows = [invoice_row(r) for r in found[:limit]]
-    more = len(found) > limit
-    return Page(rows, cursor_of(rows[-1].issue_date, rows[-1].id) if more and rows else None)
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceDetail:
-    invoice: InvoiceRow
-    order_number: str
-    source: str
-    payments: list[Allocation] | None  # None: the viewer may not see bank transactions
-
-
-def invoice_detail(engine: Engine, workspace_id: int, invoice_id: int, *, bank_data: bool) -> InvoiceDetail | None:
-    """Return the invoice and, with ``bank_data`` only, the allocations of the transactions that paid it (live
-    ones first); None when the workspace has no such invoice."""
-    with Session(engine) as session:
-        record = session.get(InvoiceRecord, invoice_id)
-        if record is None or record.workspace_id != workspace_id:
-            return None
-        payments: list[Allocation] | None = None
-        if bank_data:
-            query = (
-                select(AllocationRecord, BankTransactionRecord)
-                .join(BankTransactionRecord, col(BankTransactionRecord.id) == col(AllocationRecord.transaction_id))
-                .where(col(AllocationRecord.invoice_id) == record.id)
-                .order_by(col(AllocationRecord.undone_at).is_not(None), col(AllocationRecord.id))
-            )
-            payments = [_allocation(a, record.number, tx) for a, tx in session.exec(query).all()]
-        return InvoiceDetail(invoice_row(record), record.order_number, record.source, payments)
