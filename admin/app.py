@@ -15,6 +15,7 @@ from admin import (
     audit_pages,
     bank_pages,
     chat_pages,
+    handoff_pages,
     home_pages,
     invoice_pages,
     invoice_webhooks,
@@ -49,9 +50,11 @@ def create_app(
         loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
     app.router.add_get("/healthz", healthz)
-    for pages in (account_pages, home_pages, bank_pages, invoicing_pages, settings_pages, chat_pages, member_pages,
-                  workbench_pages, invoice_pages, audit_pages, status_pages, metrics, invoice_webhooks):  # fmt: skip
-        pages.register(app)
+    pages = (account_pages, home_pages, bank_pages, invoicing_pages, settings_pages, chat_pages, member_pages,
+             workbench_pages, invoice_pages, handoff_pages, audit_pages, status_pages, metrics,
+             invoice_webhooks)  # fmt: skip
+    for module in pages:
+        module.register(app)
     return app
 
 

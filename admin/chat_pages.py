@@ -34,6 +34,7 @@ KIND_LABELS = {
     EventKind.SALE_PAID: "Sale paid",
     EventKind.SALE_INVOICED: "Sale invoiced",
     EventKind.WRITE_BACK_FAILED: "Payment write-back failed",
+    EventKind.HANDOFF_FAILED: "Handing a document to the accountant failed",
     EventKind.BANK_CONNECTED: "Bank connected",
     EventKind.CONSENT_EXPIRING: "Bank access ending soon",
     EventKind.CONSENT_EXPIRED: "Bank access ended",

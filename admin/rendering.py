@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 
 from core.money import format_money
-from core.roles import BANK_DATA_ROLES, SETUP_ROLES, Role
+from core.roles import BANK_DATA_ROLES, INVOICING_ROLES, SETUP_ROLES, Role
 from core.services.accounts import Viewer
 from core.services.bank_providers import BankFeeds
 from core.services.invoice_sources import InvoiceSources
@@ -45,6 +45,7 @@ NAV = (
     NavItem("/chat", "Chat", SETUP_ROLES),
     NavItem("/members", "Members", SETUP_ROLES),
     NavItem("/settings", "Matching", SETUP_ROLES),
+    NavItem("/handoff", "Handoff", SETUP_ROLES | INVOICING_ROLES | {Role.ACCOUNTANT}),
     NavItem("/audit", "Audit log", SETUP_ROLES),
     NavItem("/status", "Status", None),
 )

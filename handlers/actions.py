@@ -27,6 +27,7 @@ from core.roles import SETUP_ROLES, Role, may_invoice, may_pair, sees_bank_data
 from core.services.bank_connections import renew_connection
 from core.services.chat_messages import change_bodies
 from core.services.events import audit
+from core.services.handoff_marking import mark_invoices
 from core.services.members import Member, member_for
 from core.services.pairing import ignore, pair, unpair_transaction
 from core.services.proformas import issue_final_invoice
@@ -48,6 +49,7 @@ PERMISSIONS: dict[str, Callable[[Role], bool]] = {
     "final": may_invoice,
     "sale": may_invoice,
     "retry": lambda role: may_pair(role) or may_invoice(role),
+    "send_again": may_invoice,  # handing invoices to the accountant is invoicing work
     "renew": lambda role: role in SETUP_ROLES,
 }
 
@@ -191,6 +193,9 @@ async def _perform(chat: Chat, user: ChatUser, pressed: Pressed) -> tuple[str, N
     if pressed.kind == "retry":
         view = retry_operation(chat.invoicing(), workspace_id, int(subject["operation_id"]), actor=actor)
         return text(language, "done.retry_queued", who=who, number=view.key), _nothing
+    if pressed.kind == "send_again":
+        mark_invoices(chat.engine, workspace_id, [int(subject["invoice_id"])], actor=actor, now=chat.clock())
+        return text(language, "done.send_again", who=who), _nothing
     if pressed.kind == "final":
         view = await issue_final_invoice(chat.invoicing(), workspace_id, int(subject["invoice_id"]), actor=actor)
         return text(language, "done.final", number=_issued(view), who=who), _nothing

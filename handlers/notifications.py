@@ -209,6 +209,16 @@ def _write_back_failed(payload: dict[str, Any], language: str, new_action: NewAc
     )  # fmt: skip
 
 
+def _handoff_failed(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
+    action = new_action("send_again", {"invoice_id": payload["invoice_id"]})
+    return Message(
+        title=text(language, "handoff_failed.title", number=payload["invoice_number"], receiver=payload["receiver"]),
+        fields=((text(language, "field.error"), payload["error"]),
+                (text(language, "field.attempts"), str(payload["attempts"]))),
+        buttons=(Button(text(language, "button.send_again"), action=action, style=Style.PRIMARY),),
+    )  # fmt: skip
+
+
 _BUILDERS: dict[str, Callable[[dict[str, Any], str, NewAction], Message]] = {
     EventKind.CONSENT_EXPIRING: _consent_expiring,
     EventKind.CONSENT_EXPIRED: _consent_expired,
@@ -220,6 +230,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], str, NewAction], Message]] = {
     EventKind.SALE_PAID: _sale_paid,
     EventKind.SALE_INVOICED: _sale_invoiced,
     EventKind.WRITE_BACK_FAILED: _write_back_failed,
+    EventKind.HANDOFF_FAILED: _handoff_failed,
 }
 
 

@@ -182,6 +182,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "hu": "{number} frissítve ({source}) – újrapróbálta: {who}",
         "pl": "{number} zaktualizowano w {source} po ponowieniu przez: {who}",
     },
+    "handoff_failed.title": {
+        "en": "Could not hand {number} over to the accountant ({receiver})",
+        "hu": "Nem sikerült átadni a könyvelőnek: {number} ({receiver})",
+        "pl": "Nie udało się przekazać księgowemu: {number} ({receiver})",
+    },
+    "button.send_again": {"en": "Send again", "hu": "Újraküldés", "pl": "Wyślij ponownie"},
+    "done.send_again": {
+        "en": "Marked to be sent again by {who}",
+        "hu": "Újraküldésre jelölte: {who}",
+        "pl": "Oznaczone do ponownej wysyłki przez: {who}",
+    },
     "done.retry_queued": {
         "en": "Retry queued by {who}",
         "hu": "Újrapróbálás elindítva, indította: {who}",

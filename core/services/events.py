@@ -36,6 +36,7 @@ class EventKind:
     SALE_PAID = "sale_paid"  # manual mode: a person presses "Generate invoice"
     SALE_INVOICED = "sale_invoiced"
     WRITE_BACK_FAILED = "write_back_failed"  # shown with a Retry button
+    HANDOFF_FAILED = "handoff_failed"  # a document could not be handed to the accountant
 
 
 def audit(

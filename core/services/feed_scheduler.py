@@ -26,7 +26,14 @@ from core.services.bank_providers import BankFeeds
 from core.services.bank_sync import ConnectionSync, require_active, sync_connection
 from core.services.consents import ConsentCheck, check_consents
 from core.services.invoice_sources import InvoiceSources
-from core.services.invoicing_jobs import PULL_MINUTES, WRITE_BACK_SECONDS, pull_job, write_back_job
+from core.services.invoicing_jobs import (
+    HANDOFF_MINUTES,
+    PULL_MINUTES,
+    WRITE_BACK_SECONDS,
+    handoff_job,
+    pull_job,
+    write_back_job,
+)
 from core.services.job_claims import claim, finish
 from core.sync_times import latest_slot, sync_times
 
@@ -144,6 +151,10 @@ class FeedScheduler:
                                id="write-back", replace_existing=True, max_instances=1)  # fmt: skip
         self.scheduler.add_job(pull_job, "interval", minutes=PULL_MINUTES, args=[invoicing], id="invoices",
                                replace_existing=True, max_instances=1)  # fmt: skip
+        # Accountant handoff: each receiver keeps its own interval (30 min by default) inside ``send_due``; the
+        # 5-minute tick also picks up retries and claims a stopped process left behind.
+        self.scheduler.add_job(handoff_job, "interval", minutes=HANDOFF_MINUTES, args=[self.feeds],
+                               id="handoff", replace_existing=True, max_instances=1)  # fmt: skip
         # Once at start: a slot or a consent check missed while no scheduler ran happens now (claims keep it once).
         self.scheduler.add_job(self._catch_up, id="catch-up", replace_existing=True)
         self.scheduler.start()

@@ -1,7 +1,9 @@
-"""The scheduled invoicing work: drain the write-back queue often, pull invoicing systems now and then.
+"""The scheduled invoicing work: drain the write-back queue often, pull invoicing systems now and then, and hand
+documents to the accountant.
 
-Both are safe to run from any number of processes: operations are claimed one by one
-(``core.services.write_back``), pulls store idempotently, and lookups by number are claimed once each.
+All are safe to run from any number of processes: operations are claimed one by one
+(``core.services.write_back``), pulls store idempotently, lookups by number are claimed once each, and handoff
+items are claimed like write-backs (``core.services.handoff_sending``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from sqlmodel import Session, col, select
 from core.errors import ProviderError
 from core.invoicing.source import SOURCES, source_class
 from core.persistence.invoicing_tables import InvoiceSourceRecord
+from core.services.bank_providers import BankFeeds
+from core.services.handoff_sending import HandoffRun, send_due
 from core.services.invoice_sources import InvoiceSources
 from core.services.invoice_sync import look_up_unknown_numbers, sync_all
 from core.services.write_back import run_due
@@ -20,6 +24,7 @@ from core.services.write_back import run_due
 log = logging.getLogger("reconbot.invoicing")
 WRITE_BACK_SECONDS = 30
 PULL_MINUTES = 15
+HANDOFF_MINUTES = 5
 SCHEDULER_ACTOR = "scheduler"
 
 
@@ -47,3 +52,11 @@ async def pull_job(sources: InvoiceSources) -> None:
                 await look_up_unknown_numbers(sources, workspace_id, name, actor=SCHEDULER_ACTOR)
             except ProviderError as exc:
                 log.warning("workspace %s: %s", workspace_id, exc)
+
+
+async def handoff_job(feeds: BankFeeds) -> HandoffRun:
+    """Mark and send what is due to the accountants' receivers; return what the run did (errors are logged)."""
+    run = await send_due(feeds.engine, feeds.clock())
+    for error in run.errors:
+        log.warning("handoff: %s", error)
+    return run

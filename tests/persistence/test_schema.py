@@ -35,6 +35,8 @@ TABLES = {
     "payer_alias",
     "import_batch",
     "invoice_source",
+    "handoff_receiver",
+    "handoff_item",
     "source_operation",
     "sale",
     "webhook_delivery",
@@ -72,7 +74,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         assert table_names(engine) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()

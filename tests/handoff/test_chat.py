@@ -1,0 +1,54 @@
+"""A document that could not be handed over is told in chat once, and "Send again" puts it back in the queue —
+for the roles that do invoicing only."""
+
+from __future__ import annotations
+
+from core.persistence.chat_tables import Platform
+from core.persistence.database import session_scope
+from core.roles import Role
+from core.services.handoff_marking import DocumentState, document_states
+from core.services.handoff_sending import MAX_ATTEMPTS
+from core.services.members import add_member, link_identity
+from handlers import actions
+from handlers.context import Chat, ChatUser
+from tests.banks.conftest import FakeClock
+from tests.chat.conftest import RecordingTransport, add_channels
+from tests.handoff.conftest import Books, Webhook
+from tests.handoff.test_sending import connect, run
+
+
+async def test_a_failed_handoff_is_told_once_and_send_again_is_for_invoicing_roles(
+    books: Books, webhook: Webhook, clock: FakeClock
+) -> None:
+    from bot.delivery import DeliveryWorker
+
+    engine, workspace_id = books.engine, books.workspace_id
+    with session_scope(engine) as session:
+        for name, role, user in (("Olga", Role.OPERATOR, "U0OLGA"), ("Ivett", Role.INVOICING, "U0IVETT")):
+            member = add_member(session, workspace_id, name, role, actor="test")
+            link_identity(session, workspace_id, member.id, Platform.SLACK, user, actor="test")
+    add_channels(engine, workspace_id, (Platform.SLACK, "C1", False))  # no bank data: the message is not bank data
+    connect(books, webhook, auto=True)
+    invoice = books.invoice("E-2026-1")
+    webhook.fake.always_fail = True
+    for _ in range(MAX_ATTEMPTS):
+        await run(books)
+        clock.advance(hours=5)
+    transport = RecordingTransport()
+    worker = DeliveryWorker(engine, {(workspace_id, Platform.SLACK): transport}, clock=clock, pace_scale=0)
+    await worker.run_once()
+    await worker.run_once()
+    told = [m for _, _, m in transport.sent if "accountant" in m.title]
+    assert len(told) == 1 and "E-2026-1" in told[0].title, [m.title for _, _, m in transport.sent]
+    (button,) = told[0].buttons
+    assert button.label == "Send again"
+
+    chat = Chat(engine, workspace_id, clock=clock)
+    refused = await actions.press(chat, ChatUser(Platform.SLACK, "U0OLGA", "Olga"), button.action)
+    assert document_states(engine, workspace_id, [invoice])[invoice].state is DocumentState.FAILED
+    assert refused.toast is not None and "operator" in refused.toast, refused
+    await actions.press(chat, ChatUser(Platform.SLACK, "U0IVETT", "Ivett"), button.action)
+    assert document_states(engine, workspace_id, [invoice])[invoice].state is DocumentState.WAITING
+    webhook.fake.always_fail = False
+    assert await run(books) == (0, 1, 0, 0)
+    assert document_states(engine, workspace_id, [invoice])[invoice].state is DocumentState.SENT
