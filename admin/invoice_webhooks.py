@@ -3,14 +3,22 @@
 Answers: 401 for a bad signature or token, 400 with the reason for a malformed body,
 404 for an unknown workspace or a system it has not set up; nothing is stored from any
 of them. A delivery sent again is answered 200 ``duplicate`` and changes nothing.
+
+An own-system invoice event may carry the invoice's PDF (``data.pdf_base64``, see
+``core.invoicing.own_system``): a body above ``MAX_EVENT_BYTES`` is answered 413, a PDF that is
+no PDF or too large 400, both before anything is stored. Once the invoice is stored the PDF goes to
+the app's ``PDF_SINK_KEY`` callable (the archive); if that fails the answer is 503 and the sender
+sends the event again: a resent event whose invoice is stored hands its PDF over again, so the sink
+must take the same bytes twice without harm (the archive keeps one version per content hash).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import inspect
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -19,8 +27,9 @@ from sqlmodel import Session, col, select
 from admin.rendering import INVOICING_KEY
 from core.encryption import unseal
 from core.errors import InputError, ProviderError, ReconciliationError
-from core.invoicing.own_system import SIGNATURE_HEADER, SignatureError, parse_event, verify
+from core.invoicing.own_system import MAX_EVENT_BYTES, SIGNATURE_HEADER, OwnEvent, SignatureError, parse_event, verify
 from core.persistence.tables import WorkspaceRecord
+from core.services.invoice_pdfs import stored_number
 from core.services.invoice_sources import OWN, InvoiceSources, find_source
 from core.services.invoice_sync import receive_invoices
 from core.services.sales import record_sale
@@ -31,9 +40,19 @@ OWN_PATH = "/hooks/own/{workspace}"
 SZAMLAZZ_PATH = "/hooks/szamlazz/{workspace}/{token}"
 _TASKS_KEY = web.AppKey("invoice_tasks", set)
 
+#: Takes (workspace id, invoice number, PDF bytes) of an invoice the own system sent, and keeps the PDF.
+PdfSink = Callable[[int, str, bytes], Awaitable[None] | None]
+PDF_SINK_KEY: web.AppKey[PdfSink] = web.AppKey("invoice_pdf_sink")
+
+
+def _archive_not_configured(workspace_id: int, number: str, pdf: bytes) -> None:
+    log.warning("invoice %s (workspace %s): its PDF (%d bytes) arrived, but the archive is not configured; "
+                "the PDF is not stored", number, workspace_id, len(pdf))  # fmt: skip
+
 
 def register(app: web.Application) -> None:
     app[_TASKS_KEY] = set()
+    app[PDF_SINK_KEY] = _archive_not_configured  # replaced by the archive's sink where there is one
     app.router.add_post(OWN_PATH, own_system_event)
     app.router.add_post(SZAMLAZZ_PATH, szamlazz_push)
 
@@ -58,7 +77,9 @@ async def own_system_event(request: web.Request) -> web.Response:
     if found is None:
         return _problem(404, "no own invoicing system is set up for this workspace")
     workspace_id, secret = found[0], found[1]["webhook_secret"]
-    body = await request.read()
+    body = await _read_at_most(request, MAX_EVENT_BYTES)
+    if body is None:
+        return _problem(413, f"the event is larger than {MAX_EVENT_BYTES} bytes; a PDF may be at most 10 MiB")
     try:
         verify(secret, request.headers.get(SIGNATURE_HEADER, ""), body, sources.clock())
     except SignatureError as exc:
@@ -71,11 +92,22 @@ async def own_system_event(request: web.Request) -> web.Response:
     if event.invoice is not None:
         received = receive_invoices(sources.engine, workspace_id, OWN, [event.invoice], actor=actor,
                                     delivery=(event.id, event.type))  # fmt: skip
+        invoice = event.invoice.invoice
         if received.duplicate:
-            return web.json_response({"status": "duplicate"})
+            # A resend after a failed hand-over: the PDF of the invoice stored from it goes to the sink again.
+            again = (
+                event.pdf is not None and stored_number(sources.engine, workspace_id, OWN, invoice.id) == invoice.number
+            )
+            failed = await _hand_over_pdf(request.app, workspace_id, event) if again else None
+            return failed or web.json_response({"status": "duplicate"})
         if received.stored.conflicts:
             return _problem(409, received.stored.conflicts[0])
-        return web.json_response({"status": "stored", "invoice_id": received.stored.ids.get(event.invoice.invoice.id)})
+        answer: dict[str, Any] = {"status": "stored", "invoice_id": received.stored.ids.get(invoice.id)}
+        if event.pdf is not None:
+            if failed := await _hand_over_pdf(request.app, workspace_id, event):
+                return failed
+            answer["pdf"] = "received"
+        return web.json_response(answer)
     assert event.sale is not None
     try:
         recorded = record_sale(sources.engine, workspace_id, event.sale, origin=OWN, actor=actor)
@@ -107,6 +139,32 @@ async def szamlazz_push(request: web.Request) -> web.Response:
     if received.stored.conflicts:
         return _problem(409, received.stored.conflicts[0])
     return web.json_response({"status": "stored"})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """Return the request body, or None when it is longer than ``limit`` bytes (read no further than that)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+async def _hand_over_pdf(app: web.Application, workspace_id: int, event: OwnEvent) -> web.Response | None:
+    """Give the event's PDF to the app's sink; return None when it took it, else the 503 to answer."""
+    assert event.invoice is not None and event.pdf is not None
+    number = event.invoice.invoice.number
+    try:
+        result = app[PDF_SINK_KEY](workspace_id, number, event.pdf)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:  # whatever the archive fails with, the sender must send the event again
+        log.exception("invoice %s (workspace %s): its PDF could not be stored", number, workspace_id)
+        return _problem(503, f"invoice {number} is stored, but its PDF could not be; send the event again")
+    return None
 
 
 def _in_background(app: web.Application, work: Coroutine[Any, Any, object]) -> None:

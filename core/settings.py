@@ -10,6 +10,7 @@ A database URL may carry a password: log or print only ``redacted_url(url)``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -128,3 +129,46 @@ def slack_api_url() -> str:
 def telegram_api_url() -> str:
     """Return the Telegram Bot API server, without a trailing ``/`` (``RECONBOT_TELEGRAM_API_URL`` for a fake)."""
     return (os.environ.get(TELEGRAM_API_URL_ENV, "").strip() or "https://api.telegram.org").rstrip("/")
+
+
+ARCHIVE_DIR_ENV = "RECONBOT_ARCHIVE_DIR"
+ARCHIVE_S3_URL_ENV = "RECONBOT_ARCHIVE_S3_URL"
+ARCHIVE_S3_BUCKET_ENV = "RECONBOT_ARCHIVE_S3_BUCKET"
+ARCHIVE_S3_ACCESS_KEY_ENV = "RECONBOT_ARCHIVE_S3_ACCESS_KEY"
+ARCHIVE_S3_SECRET_KEY_ENV = "RECONBOT_ARCHIVE_S3_SECRET_KEY"
+ARCHIVE_S3_REGION_ENV = "RECONBOT_ARCHIVE_S3_REGION"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """Where the invoice archive keeps PDFs when it uses S3-compatible object storage."""
+
+    url: str  # the endpoint, e.g. https://s3.eu-central-1.amazonaws.com or a MinIO address
+    bucket: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    region: str = "us-east-1"
+
+
+def archive_dir() -> Path:
+    """Return the folder of archived invoice PDFs on local disk: ``RECONBOT_ARCHIVE_DIR``, else
+    ``<data_dir>/archive``. The folder is created when the first file is stored."""
+    configured = os.environ.get(ARCHIVE_DIR_ENV, "").strip()
+    return Path(configured).expanduser().resolve() if configured else data_dir() / "archive"
+
+
+def archive_s3_settings() -> S3Settings | None:
+    """Return the archive's object storage settings, or None when ``RECONBOT_ARCHIVE_S3_URL`` is not set
+    (the archive then uses the local disk). Raises ValueError naming the missing setting when the URL is set
+    without a bucket, access key or secret key."""
+    url = os.environ.get(ARCHIVE_S3_URL_ENV, "").strip()
+    if not url:
+        return None
+    values = {}
+    for name in (ARCHIVE_S3_BUCKET_ENV, ARCHIVE_S3_ACCESS_KEY_ENV, ARCHIVE_S3_SECRET_KEY_ENV):
+        values[name] = os.environ.get(name, "").strip()
+        if not values[name]:
+            raise ValueError(f"{ARCHIVE_S3_URL_ENV} is set, so {name} must be set too")
+    region = os.environ.get(ARCHIVE_S3_REGION_ENV, "").strip() or "us-east-1"
+    return S3Settings(url.rstrip("/"), values[ARCHIVE_S3_BUCKET_ENV], values[ARCHIVE_S3_ACCESS_KEY_ENV],
+                      values[ARCHIVE_S3_SECRET_KEY_ENV], region)  # fmt: skip

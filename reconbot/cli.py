@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from core.banks.errors import ProviderError
 from core.domain import DEFAULT_WORKSPACE
 from core.errors import InputError, ReconciliationError, SecretKeyError, SetupError
-from reconbot import bank_parser, books_parser, chat_parser, files, handoff_parser, invoicing_parser
+from reconbot import archive_parser, bank_parser, books_parser, chat_parser, files, handoff_parser, invoicing_parser
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     invoicing_parser.add_commands(sub)
     chat_parser.add_commands(sub)
     handoff_parser.add_commands(sub)
+    archive_parser.add_commands(sub)
     return parser
 
 

@@ -41,7 +41,7 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext
+from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
 from core.money import ZERO
 
 DEFAULT_BASE_URL = "https://api.billingo.hu/v3"
@@ -122,6 +122,26 @@ class BillingoSource(InvoiceSource):
             if str(document.get("invoice_number") or "").strip() == number and kind_of(document) is not None:
                 return await self._source(document)
         return None
+
+    async def fetch_pdf(self, document: DocumentRef) -> bytes:
+        """Return the document's PDF (``GET /documents/{id}/download``).
+
+        Billingo renders a PDF some time after issuing and answers 202 until then: that is a temporary
+        ``ProviderError`` (status 202), as are 5xx answers; an unknown document is a permanent one.
+        """
+        doing = f"invoice {document.number}: downloading its PDF"
+        if not document.external_id.isdigit():
+            raise ProviderError(f"{NAME}: {doing}: {document.external_id[:40]!r} is no Billingo document id",
+                                permanent=True)  # fmt: skip
+        response = await self._http.request(
+            "GET", f"/documents/{document.external_id}/download", headers={"Accept": "application/pdf"}
+        )
+        if response.status_code == 202:
+            raise ProviderError(f"{NAME}: invoice {document.number}: the PDF is not ready yet; try again later",
+                                status=202)  # fmt: skip
+        if response.status_code >= 400:
+            raise self._error(response, doing, document.external_id)
+        return require_pdf(NAME, response.content, doing)
 
     # --- payments --------------------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext
+from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
 
 log = logging.getLogger("reconbot.invoicing.fakturownia")
 
@@ -146,6 +146,15 @@ class FakturowniaSource(InvoiceSource):
             if str(item.get("number") or "").strip() == wanted and (found := to_source_invoice(item)):
                 return found
         return None
+
+    async def fetch_pdf(self, document: DocumentRef) -> bytes:
+        """Return the invoice's PDF (``GET /invoices/{id}.pdf``); an unknown id is a permanent ``ProviderError``."""
+        doing = f"invoice {document.number}: downloading its PDF"
+        path = f"/invoices/{_path_id(document.external_id, doing)}.pdf"
+        response = await self._send("GET", path, headers={"Accept": "application/pdf"})
+        if not response.is_success:
+            self._raise_for(response, doing)
+        return require_pdf(NAME, response.content, doing)
 
     async def register_payment(
         self, document: DocumentRef, payment: PaymentEntry, *, maybe_done: bool
@@ -320,12 +329,14 @@ class FakturowniaSource(InvoiceSource):
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with the token where the README puts it: in the JSON body when there is one, else in the query."""
         if body is None:
             return await self._http.request(
-                method, path, params={**(params or {}), "api_token": self._token}, idempotent=idempotent
-            )
+                method, path, params={**(params or {}), "api_token": self._token}, idempotent=idempotent,
+                headers=headers,
+            )  # fmt: skip
         return await self._http.request(
             method, path, params=params, json={"api_token": self._token, **body}, idempotent=idempotent
         )

@@ -5,10 +5,18 @@ keyed with the webhook secret ``reconbot invoicing setup own`` prints. A signatu
 older than five minutes is refused, so a captured request cannot be replayed later.
 
 Body: ``{"id": "<event id>", "type": "invoice.created" | "invoice.updated" | "sale.paid", "data": {...}}``.
+
+The invoice's PDF rides along an invoice event, so the signature covers it and the event names its invoice:
+``data.pdf_base64`` holds the PDF file, base64-encoded (standard alphabet; line breaks allowed). It must
+decode to at most ``MAX_PDF_BYTES`` (10 MiB) starting ``%PDF-``; a whole event body may be at most
+``MAX_EVENT_BYTES``. A PDF rendered after the invoice was sent comes with an ``invoice.updated`` event
+carrying the same invoice data; a later PDF of the same invoice is a new version of it in the archive.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -21,12 +29,16 @@ from core.domain import Direction, Invoice, InvoiceKind, status_for
 from core.errors import InputError
 from core.invoicing.model import SourceInvoice
 from core.invoicing.sales import Sale, parse_sale
+from core.invoicing.source import PDF_MAGIC
 from core.money import ZERO, is_currency
 
 SIGNATURE_HEADER = "X-Reconbot-Signature"
 TOLERANCE_SECONDS = 300
 INVOICE_EVENTS = ("invoice.created", "invoice.updated")
 SALE_PAID = "sale.paid"
+MAX_PDF_BYTES = 10 * 1024 * 1024
+# base64 makes 4 bytes of 3; the rest of an invoice event is a few kilobytes.
+MAX_EVENT_BYTES = MAX_PDF_BYTES * 4 // 3 + 1024 * 1024
 
 
 class SignatureError(Exception):
@@ -56,12 +68,13 @@ def verify(secret: str, header: str, body: bytes, now: datetime) -> None:
 
 @dataclass(frozen=True, slots=True)
 class OwnEvent:
-    """A verified, parsed webhook event: an invoice to store, or a paid sale."""
+    """A verified, parsed webhook event: an invoice to store (``pdf``: its PDF when one came along), or a paid sale."""
 
     id: str
     type: str
     invoice: SourceInvoice | None = None
     sale: Sale | None = None
+    pdf: bytes | None = None
 
 
 def parse_event(body: bytes) -> OwnEvent:
@@ -76,7 +89,8 @@ def parse_event(body: bytes) -> OwnEvent:
     if not isinstance(event_id, str) or not event_id.strip():
         raise InputError("webhook", "id", "the event id is missing")
     if kind in INVOICE_EVENTS:
-        return OwnEvent(event_id, kind, invoice=parse_invoice(data.get("data"), "data"))
+        invoice = parse_invoice(data.get("data"), "data")
+        return OwnEvent(event_id, kind, invoice=invoice, pdf=parse_pdf(data["data"], "data"))
     if kind == SALE_PAID:
         return OwnEvent(event_id, kind, sale=parse_sale(data.get("data"), "data"))
     raise InputError("webhook", "type", f"{kind!r} is not one of: {', '.join((*INVOICE_EVENTS, SALE_PAID))}")
@@ -115,6 +129,30 @@ def parse_invoice(data: Any, where: str) -> SourceInvoice:
         due_date=_date(data, "due_date", where),
     )
     return SourceInvoice(invoice)
+
+
+def parse_pdf(data: dict[str, Any], where: str) -> bytes | None:
+    """Return the PDF in ``data["pdf_base64"]``, None when there is none; raises InputError when it is not base64,
+    not a PDF, or larger than ``MAX_PDF_BYTES``."""
+    text = data.get("pdf_base64")
+    if text in (None, ""):
+        return None
+    field = f"{where}.pdf_base64"
+    if not isinstance(text, str):
+        raise InputError("webhook", field, "must be the PDF file as base64 text")
+    too_large = f"the PDF is larger than {MAX_PDF_BYTES // (1024 * 1024)} MiB"
+    compact = "".join(text.split())
+    if len(compact) > (MAX_PDF_BYTES + 2) // 3 * 4:  # refused before decoding it
+        raise InputError("webhook", field, too_large)
+    try:
+        pdf = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("webhook", field, "is not valid base64") from None
+    if len(pdf) > MAX_PDF_BYTES:
+        raise InputError("webhook", field, too_large)
+    if not pdf.startswith(PDF_MAGIC):
+        raise InputError("webhook", field, "is not a PDF file (it must start with %PDF-)")
+    return pdf
 
 
 def _text(obj: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from core.errors import ProviderError
 from core.invoicing.model import (
     DocumentRef,
     InvoiceOrder,
@@ -29,6 +30,8 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
+
+PDF_MAGIC = b"%PDF-"  # how every PDF file starts
 
 
 def _utcnow() -> datetime:
@@ -115,8 +118,26 @@ class InvoiceSource(ABC):
         With ``maybe_done`` it first looks the document up by ``order.external_key``.
         """
 
+    @abstractmethod
+    async def fetch_pdf(self, document: DocumentRef) -> bytes:
+        """Return the document's PDF as the system renders it (bytes starting ``%PDF-``).
+
+        Billingo and Fakturownia find it by ``document.external_id``, Számlázz.hu by ``document.number``.
+        Raises ``ProviderError``: permanent when the system has no such document (or refuses the
+        credentials); not permanent when the PDF is not rendered yet (Billingo's 202), the system fails
+        (5xx, timeouts) or answers something that is no PDF: a later attempt may succeed.
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most sources hold one HTTP client
         """Release the source's HTTP connections."""
+
+
+def require_pdf(system: str, content: bytes, doing: str) -> bytes:
+    """Return ``content`` when it is a PDF (starts ``%PDF-``); raises a temporary ``ProviderError`` otherwise
+    (a system that answers an error page with 200 may answer the PDF next time)."""
+    if not content.startswith(PDF_MAGIC):
+        raise ProviderError(f"{system}: {doing}: the answer is no PDF ({len(content)} bytes)")
+    return content
 
 
 # name -> "module:Class"; imported on first use so a command pays only for the system it uses.

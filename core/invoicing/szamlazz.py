@@ -1,7 +1,8 @@
 """Számlázz.hu through its Számla Agent: one multipart ``POST /szamla/`` per operation, XML in, headers out.
 
 The form field of the XML file part names the operation (``szamlazz_xml.SCHEMAS``); the agent answers
-with ``szlahu_*`` headers (text answers, ``valaszVerzio`` 1) or, for a query, the ``<szamla>`` XML.
+with ``szlahu_*`` headers (text answers, ``valaszVerzio`` 1) or, for a query, the ``<szamla>`` XML
+(for a PDF request, the PDF itself).
 Errors come as ``szlahu_error_code`` and URL-encoded ``szlahu_error`` headers. The agent has no list
 call: invoices reach reconbot by its data push (``szamlazz_xml.parse_invoice_xml``), a CSV import, or
 a lookup by number. Reconbot's idempotency keys travel as ``szamlaKulsoAzon`` (documents) and inside
@@ -33,7 +34,7 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext
+from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
 from core.money import ZERO
 
 log = logging.getLogger("reconbot.invoicing.szamlazz")
@@ -136,6 +137,13 @@ class SzamlazzSource(InvoiceSource):
         found = await self._query(f"document {external_key}", external_key=external_key)
         # The answer need not repeat the key it was found by.
         return replace(found.source, external_key=found.source.external_key or external_key) if found else None
+
+    async def fetch_pdf(self, document: DocumentRef) -> bytes:
+        """Return the PDF of invoice ``document.number`` (``action-szamla_agent_pdf``); an unknown number
+        (error 7) is a permanent ``ProviderError``, maintenance and 5xx are temporary ones."""
+        what = f"invoice {document.number}: its PDF"
+        response = await self._send(wire.PDF, wire.pdf_xml(self._key, document.number), what, idempotent=True)
+        return require_pdf(NAME, response.content, what)
 
     # --- payments ------------------------------------------------------------------------------------------------
 

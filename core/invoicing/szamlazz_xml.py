@@ -45,7 +45,8 @@ class Schema:
 CREATE = Schema("xmlszamla", "agent", "action-xmlagentxmlfile")
 PAY = Schema("xmlszamlakifiz", "agentkifiz", "action-szamla_agent_kifiz")
 QUERY = Schema("xmlszamlaxml", "agentxml", "action-szamla_agent_xml")
-SCHEMAS = {schema.field: schema for schema in (CREATE, PAY, QUERY)}
+PDF = Schema("xmlszamlapdf", "agentpdf", "action-szamla_agent_pdf")
+SCHEMAS = {schema.field: schema for schema in (CREATE, PAY, QUERY, PDF)}
 
 # --- element order of every block (XSD sequences, as the official PHP agent 2.x emits them) ---------------------
 CREATE_ORDER = ("beallitasok", "fejlec", "elado", "vevo", "fuvarlevel", "tetelek")
@@ -76,6 +77,8 @@ PAY_SETTINGS_ORDER = (
 )  # fmt: skip
 PAYMENT_ORDER = ("datum", "jogcim", "osszeg", "leiras")
 QUERY_ORDER = ("felhasznalo", "jelszo", "szamlaagentkulcs", "szamlaszam", "rendelesSzam", "pdf", "szamlaKulsoAzon")
+# The HU and EN pages of the PDF XSD disagree on where rendelesSzam goes; reconbot never sends it, so it is left out.
+PDF_ORDER = ("felhasznalo", "jelszo", "szamlaagentkulcs", "szamlaszam", "valaszVerzio", "szamlaKulsoAzon")
 
 #: block path (root/child/...) -> the order of its children; a fake agent checks each block it finds here.
 BLOCK_ORDERS: dict[str, tuple[str, ...]] = {
@@ -90,6 +93,7 @@ BLOCK_ORDERS: dict[str, tuple[str, ...]] = {
     "xmlszamlakifiz/beallitasok": PAY_SETTINGS_ORDER,
     "xmlszamlakifiz/kifizetes": PAYMENT_ORDER,
     "xmlszamlaxml": QUERY_ORDER,
+    "xmlszamlapdf": PDF_ORDER,
 }
 #: elements that may occur more than once in a row
 REPEATABLE = frozenset({"tetel", "kifizetes"})
@@ -311,6 +315,14 @@ def query_xml(agent_key: str, *, number: str = "", external_key: str = "") -> by
     _fill(root, QUERY.namespace, QUERY_ORDER, {
         "szamlaagentkulcs": agent_key, "szamlaszam": number or None, "szamlaKulsoAzon": external_key or None,
     })  # fmt: skip
+    return _bytes(root)
+
+
+def pdf_xml(agent_key: str, number: str) -> bytes:
+    """Return the ``xmlszamlapdf`` document asking for the PDF of invoice ``number`` as the plain answer body
+    (``valaszVerzio`` 1; 2 would wrap it base64 in XML)."""
+    root = _root(PDF)
+    _fill(root, PDF.namespace, PDF_ORDER, {"szamlaagentkulcs": agent_key, "szamlaszam": number, "valaszVerzio": 1})
     return _bytes(root)
 
 

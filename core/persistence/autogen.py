@@ -8,6 +8,7 @@ SQLAlchemy DDL it produces today, exactly as ``versions/0001_initial.py`` does b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from alembic.autogenerate.api import AutogenContext
@@ -37,3 +38,16 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
         length = getattr(obj.impl, "length", None)
         return f"sa.String(length={length})" if length else "sa.String()"
     return False
+
+
+# Tables migrations create by hand, outside ``metadata``: the archive's full-text index (an FTS5 virtual
+# table on SQLite, whose shadow tables are ``archive_text_data`` and the like; a tsvector table on PostgreSQL).
+UNMODELLED_TABLE = "archive_text"
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[Any, str | None]) -> bool:
+    """Return False for the database objects autogenerate must leave alone (``UNMODELLED_TABLE`` and its
+    shadow tables), so a new migration never drops them; True for everything else."""
+    if type_ == "table" and name is not None:
+        return name != UNMODELLED_TABLE and not name.startswith(UNMODELLED_TABLE + "_")
+    return True

@@ -358,4 +358,11 @@ class ImportBatchRecord(Record, table=True):
 
 # The bank-feed tables live in their own module; importing it here puts them in ``metadata``
 # wherever the tables are imported (Alembic's env, the schema tests).
-from core.persistence import account_tables, bank_tables, chat_tables, handoff_tables, invoicing_tables  # noqa: E402, F401
+from core.persistence import (  # noqa: E402, F401
+    account_tables,
+    archive_tables,
+    bank_tables,
+    chat_tables,
+    handoff_tables,
+    invoicing_tables,
+)

@@ -69,7 +69,7 @@ def test_workspaces_are_kept_apart(books: str, capsys: pytest.CaptureFixture[str
 
 def test_db_upgrade_names_the_database_without_its_password(books: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "db", "upgrade")
-    assert code == 0 and out.strip().endswith("is at revision 0007")
+    assert code == 0 and out.strip().endswith("is at revision 0008")
 
 
 def test_quick_start_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@ Billingo's OpenAPI 3.0.14: documents, document blocks, partners, payment histori
 
 Use it from any test: seed documents with ``seed_invoice``/``seed_proforma``, read ``documents``,
 ``payments``, ``partners``, ``sent`` and every request in ``requests``; make trouble with
-``fail_next``, ``rate_limit_next`` and ``stall_next_create``. Amounts are Decimals both in the
+``fail_next``, ``rate_limit_next``, ``stall_next_create`` and ``pdf_not_ready`` (the download answers 202,
+"not generated yet", as the spec documents). Amounts are Decimals both in the
 state and on the wire (JSON numbers written digit for digit).
 
 Assumptions where the spec is silent: a 404 answers ``{"error": {"message"}}``; ``last_modified_date``
@@ -24,6 +25,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.fakes.pdf import pdf_with_text
 
 PREFIX = "/v3"
 API_KEY = "bk-test-5f1c0e7a9d2b4c6e8f0a1b3c5d7e9f21"
@@ -98,6 +101,7 @@ class FakeBillingo:
         self._failures: list[list[Any]] = []
         self._rate_limits: list[float] = []
         self._stalls: list[float] = []
+        self._pdf_pending: dict[int, int] = {}  # document id -> how many more downloads answer 202
         self._remaining = self.rate_limit
         self.app = web.Application(middlewares=[self._middleware])
         r = self.app.router
@@ -109,6 +113,7 @@ class FakeBillingo:
         r.add_get(f"{PREFIX}/documents/{{id:\\d+}}", self._document)
         r.add_post(f"{PREFIX}/documents/{{id:\\d+}}/create-from-proforma", self._from_proforma)
         r.add_post(f"{PREFIX}/documents/{{id:\\d+}}/send", self._send)
+        r.add_get(f"{PREFIX}/documents/{{id:\\d+}}/download", self._download)
         r.add_get(f"{PREFIX}/documents/{{id:\\d+}}/payments", self._get_payments)
         r.add_put(f"{PREFIX}/documents/{{id:\\d+}}/payments", self._put_payments)
         r.add_delete(f"{PREFIX}/documents/{{id:\\d+}}/payments", self._delete_payments)
@@ -183,6 +188,10 @@ class FakeBillingo:
     def stall_next_create(self, seconds: float) -> None:
         """Perform the next create (document, final invoice), then answer only after ``seconds``."""
         self._stalls.append(seconds)
+
+    def pdf_not_ready(self, document_id: int, times: int = 1) -> None:
+        """Answer the next ``times`` downloads of the document's PDF with 202 ("not generated yet")."""
+        self._pdf_pending[document_id] = times
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -404,6 +413,16 @@ class FakeBillingo:
         self.payments[document["id"]] = []
         self._refresh_status(document["id"])
         return _json([])
+
+    async def _download(self, request: web.Request) -> web.Response:
+        found = self._found(request)
+        if found is None:
+            return _error(404, "Document not found.")
+        if self._pdf_pending.get(found["id"], 0) > 0:
+            self._pdf_pending[found["id"]] -= 1
+            return _json({"message": "Document PDF has not generated yet."}, 202)
+        return web.Response(body=pdf_with_text(f"Billingo invoice {found['invoice_number']}"),
+                            content_type="application/pdf")  # fmt: skip
 
     async def _list_partners(self, request: web.Request) -> web.Response:
         text = request.query.get("query", "").lower()

@@ -2,9 +2,9 @@
 
 Serve ``FakeFakturownia(...).app`` with ``tests.fakes.server.serve`` and give the source
 ``fake.credentials(url)`` (the token and ``base_url``). The fake keeps documents and payments,
-records every request (``requests``), and has knobs: ``add_invoice`` / ``add_proforma`` to seed,
-``touch`` to mark a document changed, ``fail_next``, ``rate_limit_next`` and
-``stall_next_create`` (create, then answer late) to inject trouble.
+records every request (``requests``), serves each invoice's PDF (``/invoices/<id>.pdf``), and has
+knobs: ``add_invoice`` / ``add_proforma`` to seed, ``touch`` to mark a document changed, ``fail_next``,
+``rate_limit_next`` and ``stall_next_create`` (create, then answer late) to inject trouble.
 
 Where the README is silent the fake picks the plausible behaviour (each marked "assumed"):
 errors are ``{"code": "error", "message": text | {field: [problems]}}``, a list without
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from tests.fakes.clock import FakeClock, RecordingSleep
+from tests.fakes.pdf import pdf_with_text
 
 __all__ = ["FakeClock", "FakeFakturownia", "RecordingSleep"]
 
@@ -95,6 +96,7 @@ class FakeFakturownia:
         add("GET", "/invoices.json", self._list)
         add("POST", "/invoices.json", self._create_invoice)
         add("GET", r"/invoices/{id:\d+}.json", self._show)
+        add("GET", r"/invoices/{id:\d+}.pdf", self._pdf)
         add("POST", r"/invoices/{id:\d+}/send_by_email.json", self._send_by_email)
         add("POST", "/banking/payments.json", self._create_payment)
         add("GET", r"/banking/payment/{id:\d+}.json", self._show_payment)  # singular, as the README writes it
@@ -271,6 +273,12 @@ class FakeFakturownia:
         if "connected_payments" in request.query.get("additional_fields[invoice]", ""):
             shown["connected_payments"] = self.payments_of(doc["id"])
         return web.json_response(shown, dumps=_dumps)
+
+    async def _pdf(self, request: web.Request) -> web.Response:
+        doc = self.invoices.get(int(request.match_info["id"]))
+        if doc is None:
+            return _error(404, "Not found")
+        return web.Response(body=pdf_with_text(f"Faktura {doc['number']}"), content_type="application/pdf")
 
     async def _create_invoice(self, request: web.Request) -> web.Response:
         body = await _body(request)

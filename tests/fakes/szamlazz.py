@@ -3,9 +3,11 @@
 Serve ``FakeSzamlazz(...).app`` with ``tests.fakes.server.serve`` and use the served URL as the source's
 ``base_url``. One endpoint, ``POST /szamla/``, takes multipart/form-data; the name of the XML FILE part
 picks the operation (create ``action-xmlagentxmlfile``, credit entry ``action-szamla_agent_kifiz``, query
-``action-szamla_agent_xml``). Like the real agent it wants the XML as a file (else error 53), checks root,
-namespace and element order against the ``core.invoicing.szamlazz_xml`` order tuples (else error 57) and
-the agent key (else error 3), and answers errors in ``szlahu_error_code``/``szlahu_error`` headers.
+``action-szamla_agent_xml``, PDF ``action-szamla_agent_pdf``: the PDF as the body, or with ``valaszVerzio`` 2
+base64 inside an ``xmlszamlavalasz``; its text names the invoice number). Like the real agent it wants the
+XML as a file (else error 53), checks root, namespace and element order against the
+``core.invoicing.szamlazz_xml`` order tuples (else error 57) and the agent key (else error 3), and answers
+errors in ``szlahu_error_code``/``szlahu_error`` headers.
 
 Knobs: ``add_invoice``/``add_proforma`` seed documents; ``fail_next`` (an HTTP status or an agent error
 code), ``rate_limit_next``, ``stall_next_create`` (create, then answer late) inject trouble; ``count``
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from base64 import b64encode
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,8 +29,9 @@ from aiohttp import web
 from lxml import etree
 
 from core.invoicing import szamlazz_xml as wire
+from tests.fakes.pdf import pdf_with_text
 
-OPERATIONS = {wire.CREATE.field: "create", wire.PAY.field: "pay", wire.QUERY.field: "query"}
+OPERATIONS = {wire.CREATE.field: "create", wire.PAY.field: "pay", wire.QUERY.field: "query", wire.PDF.field: "pdf"}
 REQUIRED = {
     "xmlszamla": ("beallitasok", "fejlec", "vevo", "tetelek"),
     "xmlszamla/fejlec": ("keltDatum", "teljesitesDatum", "fizetesiHataridoDatum", "fizmod", "penznem", "szamlaNyelve"),
@@ -263,13 +267,15 @@ class FakeSzamlazz:
             failure = self._take_failure(recorded.operation)
             if failure is not None:
                 return failure
-            settings = root if schema is wire.QUERY else _find(root, "beallitasok")
+            settings = root if schema in (wire.QUERY, wire.PDF) else _find(root, "beallitasok")
             if settings is None or _child_text(settings, "szamlaagentkulcs") != self.agent_key:
                 raise AgentFault(3, "Sikertelen bejelentkezés.")
             if schema is wire.CREATE:
                 return await self._create(root)
             if schema is wire.PAY:
                 return self._pay(root)
+            if schema is wire.PDF:
+                return self._pdf(root)
             return self._query(root)
         except AgentFault as fault:
             headers = {"szlahu_error_code": str(fault.code), "szlahu_error": quote_plus(fault.message)}
@@ -379,6 +385,25 @@ class FakeSzamlazz:
         if not matches:
             raise AgentFault(7, "A számla nem található.")
         return web.Response(body=szamla_xml(matches[-1]), content_type="application/xml", charset="utf-8")
+
+    def _pdf(self, root: etree._Element) -> web.Response:
+        wanted = _values(root)
+        matches = [
+            d
+            for d in self.documents.values()
+            if (wanted.get("szamlaszam") and d.number == wanted["szamlaszam"])
+            or (wanted.get("szamlaKulsoAzon") and d.external_key == wanted["szamlaKulsoAzon"])
+        ]
+        if not matches:
+            raise AgentFault(7, "A számla nem található.")
+        pdf = pdf_with_text(f"Számla {matches[-1].number}")
+        headers = {"szlahu_szamlaszam": quote_plus(matches[-1].number), "szlahu_id": matches[-1].id}
+        if wanted.get("valaszVerzio") != "2":
+            return web.Response(body=pdf, content_type="application/pdf", headers=headers)
+        answer = etree.Element(f"{{{wire.VALASZ_NS}}}xmlszamlavalasz", nsmap={None: wire.VALASZ_NS})  # type: ignore[dict-item]
+        for name, value in (("sikeres", "true"), ("szamlaszam", matches[-1].number), ("pdf", b64encode(pdf).decode())):
+            etree.SubElement(answer, f"{{{wire.VALASZ_NS}}}{name}").text = value
+        return web.Response(body=etree.tostring(answer, xml_declaration=True, encoding="UTF-8"), headers=headers)
 
     def _totals(self, document: FakeDocument, settings: dict[str, str], *, body: str) -> web.Response:
         outstanding = max(document.gross - document.paid, Decimal(0))
@@ -497,7 +522,7 @@ def _values(block: etree._Element | None) -> dict[str, str]:
 
 
 def _identifier(root: etree._Element, schema: wire.Schema) -> str:
-    if schema is wire.QUERY:
+    if schema in (wire.QUERY, wire.PDF):
         values = _values(root)
         return values.get("szamlaszam") or values.get("szamlaKulsoAzon") or values.get("rendelesSzam") or ""
     settings = _values(_find(root, "beallitasok"))

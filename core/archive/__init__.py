@@ -1,0 +1,1 @@
+"""The invoice archive's building blocks that know nothing of the database: storage and PDF text."""
