@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from admin import (
     account_pages,
+    archive_pages,
     audit_pages,
     bank_pages,
     chat_pages,
@@ -51,7 +52,7 @@ def create_app(
     )
     app.router.add_get("/healthz", healthz)
     pages = (account_pages, home_pages, bank_pages, invoicing_pages, settings_pages, chat_pages, member_pages,
-             workbench_pages, invoice_pages, handoff_pages, audit_pages, status_pages, metrics,
+             workbench_pages, invoice_pages, archive_pages, handoff_pages, audit_pages, status_pages, metrics,
              invoice_webhooks)  # fmt: skip
     for module in pages:
         module.register(app)

@@ -24,7 +24,8 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from admin.rendering import INVOICING_KEY
+from admin.rendering import FEEDS_KEY, INVOICING_KEY
+from core.archive.storage import storage_from_settings
 from core.encryption import unseal
 from core.errors import InputError, ProviderError, ReconciliationError
 from core.invoicing.own_system import MAX_EVENT_BYTES, SIGNATURE_HEADER, OwnEvent, SignatureError, parse_event, verify
@@ -32,6 +33,7 @@ from core.persistence.tables import WorkspaceRecord
 from core.services.invoice_pdfs import stored_number
 from core.services.invoice_sources import OWN, InvoiceSources, find_source
 from core.services.invoice_sync import receive_invoices
+from core.services.pdf_archiving import archive_own_pdf
 from core.services.sales import record_sale
 from core.services.write_back import run_operation
 
@@ -45,14 +47,14 @@ PdfSink = Callable[[int, str, bytes], Awaitable[None] | None]
 PDF_SINK_KEY: web.AppKey[PdfSink] = web.AppKey("invoice_pdf_sink")
 
 
-def _archive_not_configured(workspace_id: int, number: str, pdf: bytes) -> None:
-    log.warning("invoice %s (workspace %s): its PDF (%d bytes) arrived, but the archive is not configured; "
-                "the PDF is not stored", number, workspace_id, len(pdf))  # fmt: skip
-
-
 def register(app: web.Application) -> None:
     app[_TASKS_KEY] = set()
-    app[PDF_SINK_KEY] = _archive_not_configured  # replaced by the archive's sink where there is one
+    feeds = app[FEEDS_KEY]
+
+    def archive_sink(workspace_id: int, number: str, pdf: bytes) -> None:
+        archive_own_pdf(feeds.engine, storage_from_settings(), workspace_id, number, pdf, now=feeds.clock())
+
+    app[PDF_SINK_KEY] = archive_sink
     app.router.add_post(OWN_PATH, own_system_event)
     app.router.add_post(SZAMLAZZ_PATH, szamlazz_push)
 

@@ -40,6 +40,7 @@ NAV = (
     NavItem("/", "Home", None),
     NavItem("/workbench", "Workbench", BANK_DATA_ROLES),
     NavItem("/invoices", "Invoices", None),
+    NavItem("/archive", "Archive", None),
     NavItem("/bank", "Bank", BANK_DATA_ROLES),
     NavItem("/invoicing", "Invoicing", SETUP_ROLES),
     NavItem("/chat", "Chat", SETUP_ROLES),

@@ -60,11 +60,14 @@ class EmailReceiver(Receiver):
             paid = document.settlement
             lines.append(f"Paid {paid.amount} {paid.currency} on {paid.paid_on} by {paid.payer or 'unknown payer'}.")
         else:
-            lines.append("Attached: the invoice's details and its settlements so far (CSV).")
+            pdf = "the invoice (PDF), " if document.pdf is not None else ""
+            lines.append(f"Attached: {pdf}the invoice's details and its settlements so far (CSV).")
         lines.append(f"Reference: {document.idempotency_key}")
         message.set_content("\n".join(lines) + "\n")
         name = file_name(invoice.number)
         if document.settlement is None:
+            if document.pdf is not None:
+                message.add_attachment(document.pdf, maintype="application", subtype="pdf", filename=f"{name}.pdf")
             message.add_attachment(document.invoice_csv().encode(), maintype="text", subtype="csv",
                                    filename=f"{name}.csv")  # fmt: skip
         message.add_attachment(document.settlements_csv().encode(), maintype="text", subtype="csv",

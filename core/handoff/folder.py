@@ -25,10 +25,15 @@ from core.handoff.receiver import Receiver, ReceiverContext, check_settings
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) in one rename, so the file is either the old or the new one."""
+    write_bytes_atomically(path, text.encode())
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename, so the file is either the old or the new one."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -64,6 +69,9 @@ class FolderReceiver(Receiver):
                 text = json.dumps(document.as_json(), ensure_ascii=False, indent=2, sort_keys=True)
                 write_atomically(folder / f"{name}.json", text + "\n")
                 write_atomically(folder / f"{name}.csv", document.invoice_csv())
+                if document.pdf is not None:
+                    write_bytes_atomically(folder / f"{name}.pdf", document.pdf)
+                    return f"wrote invoices/{name}.json, .csv and .pdf"
                 return f"wrote invoices/{name}.json and invoices/{name}.csv"
             folder = self.root / "settlements"
             folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -79,6 +79,7 @@ class Document:
     marked_at: datetime
     invoice: HandedInvoice
     settlement: Settlement | None = None
+    pdf: bytes | None = field(default=None, repr=False)  # the invoice's archived PDF, when there is one
 
     @property
     def idempotency_key(self) -> str:

@@ -30,6 +30,7 @@ from core.services.invoicing_jobs import (
     HANDOFF_MINUTES,
     PULL_MINUTES,
     WRITE_BACK_SECONDS,
+    archive_job,
     handoff_job,
     pull_job,
     write_back_job,
@@ -150,6 +151,9 @@ class FeedScheduler:
         self.scheduler.add_job(write_back_job, "interval", seconds=WRITE_BACK_SECONDS, args=[invoicing],
                                id="write-back", replace_existing=True, max_instances=1)  # fmt: skip
         self.scheduler.add_job(pull_job, "interval", minutes=PULL_MINUTES, args=[invoicing], id="invoices",
+                               replace_existing=True, max_instances=1)  # fmt: skip
+        # The archive fetches the PDFs of newly pulled invoices on the same rhythm as the pulls.
+        self.scheduler.add_job(archive_job, "interval", minutes=PULL_MINUTES, args=[invoicing], id="archive",
                                replace_existing=True, max_instances=1)  # fmt: skip
         # Accountant handoff: each receiver keeps its own interval (30 min by default) inside ``send_due``; the
         # 5-minute tick also picks up retries and claims a stopped process left behind.

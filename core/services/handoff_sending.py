@@ -12,9 +12,10 @@ of an invoice they do not have.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,15 +23,20 @@ from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from core.archive.storage import storage_from_settings
 from core.encryption import unseal
-from core.errors import ProviderError, SecretKeyError
+from core.errors import ProviderError, ReconciliationError, SecretKeyError
 from core.handoff.model import Document, HandedInvoice, Settlement
 from core.handoff.receiver import Receiver, ReceiverContext, receiver_class
+from core.persistence.archive_tables import ArchivedDocumentRecord, ArchiveState
 from core.persistence.database import session_scope
 from core.persistence.handoff_tables import DocumentKind, HandoffItemRecord, HandoffReceiverRecord, ItemState
 from core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord, WorkspaceRecord
+from core.services.archive_access import download
 from core.services.events import EventKind, audit, emit
 from core.services.handoff_marking import mark_new
+
+log = logging.getLogger("reconbot.handoff")
 
 STALE_AFTER = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
@@ -170,6 +176,8 @@ async def _send_one(
     receiver_id, document = claimed
     if document is None:  # its payment was unpaired before it went out: there is nothing to hand over any more
         return
+    if document.settlement is None:
+        document = replace(document, pdf=_archived_pdf(engine, document, now))
     if receiver_id not in receivers:
         receivers[receiver_id] = _build(engine, receiver_id, context)
     receiver = receivers[receiver_id]
@@ -245,6 +253,25 @@ def _document(session: Session, item: HandoffItemRecord) -> Document | None:
                            invoice.currency, invoice.paid_amount, invoice.status.value,
                            tuple(settlements.values()))  # fmt: skip
     return Document(item.id, item.workspace_id, workspace.name, item.kind.value, item.marked_at, handed, settlement)
+
+
+def _archived_pdf(engine: Engine, document: Document, now: datetime) -> bytes | None:
+    """Return the invoice's latest archived PDF (its download logged as the handoff's), or None when there is
+    none yet or it cannot be read as stored — the document then goes without it rather than not at all."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(ArchivedDocumentRecord.id)
+            .where(col(ArchivedDocumentRecord.invoice_id) == document.invoice.id,
+                   col(ArchivedDocumentRecord.state) == ArchiveState.ARCHIVED)
+            .order_by(col(ArchivedDocumentRecord.version).desc())
+        ).first()  # fmt: skip
+    if found is None:
+        return None
+    try:
+        return download(engine, storage_from_settings(), document.workspace_id, found, actor="handoff", now=now)
+    except (ReconciliationError, ProviderError) as exc:
+        log.warning("handoff of %s goes without its PDF: %s", document.invoice.number, exc)
+        return None
 
 
 def _build(engine: Engine, receiver_id: int, context: ReceiverContext) -> Receiver | ProviderError:

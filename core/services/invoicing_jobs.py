@@ -12,6 +12,7 @@ import logging
 
 from sqlmodel import Session, col, select
 
+from core.archive.storage import storage_from_settings
 from core.errors import ProviderError
 from core.invoicing.source import SOURCES, source_class
 from core.persistence.invoicing_tables import InvoiceSourceRecord
@@ -19,6 +20,7 @@ from core.services.bank_providers import BankFeeds
 from core.services.handoff_sending import HandoffRun, send_due
 from core.services.invoice_sources import InvoiceSources
 from core.services.invoice_sync import look_up_unknown_numbers, sync_all
+from core.services.pdf_archiving import archive_missing_pdfs
 from core.services.write_back import run_due
 
 log = logging.getLogger("reconbot.invoicing")
@@ -60,3 +62,18 @@ async def handoff_job(feeds: BankFeeds) -> HandoffRun:
     for error in run.errors:
         log.warning("handoff: %s", error)
     return run
+
+
+async def archive_job(sources: InvoiceSources) -> int:
+    """Fetch and archive the PDFs still missing, for every workspace with an invoicing system; return how many
+    were archived (what failed is logged, and audited when it failed for good)."""
+    with Session(sources.engine) as session:
+        workspaces = sorted(set(session.exec(select(InvoiceSourceRecord.workspace_id)).all()))
+    storage = storage_from_settings()
+    archived = 0
+    for workspace_id in workspaces:
+        run = await archive_missing_pdfs(sources, storage, workspace_id, now=sources.clock())
+        archived += run.archived
+        for failure in run.failed:
+            log.warning("workspace %s: no PDF for %s", workspace_id, failure)
+    return archived

@@ -124,8 +124,8 @@ async def test_a_newcomer_connects_the_sandbox_links_telegram_and_pairs_a_paymen
 
     # Every other page, for the screenshots and to see each one render for the owner.
     pages = (("/bank", "10-bank"), ("/invoices", "11-invoices"), ("/invoicing", "12-invoicing"),
-             ("/settings", "13-settings"), ("/audit", "14-audit"), ("/status", "15-status"), ("/handoff", "17-handoff"),
-             ("/", "16-home"))  # fmt: skip
+             ("/settings", "13-settings"), ("/audit", "14-audit"), ("/status", "15-status"),
+             ("/handoff", "17-handoff"), ("/archive", "18-archive"), ("/", "16-home"))  # fmt: skip
     for path, name in pages:
         response = await page.goto(site.url + path)
         assert response is not None and response.status == 200, path

@@ -212,3 +212,27 @@ async def test_folder_files_are_the_same_however_often_written(books: Books, tmp
     assert await run(books) == (0, 3, 0, 0)
     assert ((root / "invoices" / "E-2026-1.json").read_text(), daily.read_text()) == before
     assert sorted(p.name for p in (root / "invoices").iterdir()) == ["E-2026-1.csv", "E-2026-1.json"]
+
+
+async def test_an_archived_pdf_goes_with_its_invoice_and_the_handoff_is_a_logged_download(
+    books: Books, smtp: Smtp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.archive.storage import storage_from_settings
+    from core.services.archive import archive_pdf
+    from core.services.archive_access import downloads
+    from tests.fakes.pdf import pdf_with_text
+
+    monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    setup_receiver(books.engine, books.workspace_id, "email",
+                   {"host": "127.0.0.1", "port": str(smtp.port), "sender": "bot@kert.hu", "to": "konyv@iroda.hu",
+                    "starttls": "no"}, actor="cli:anna", now=books.clock(), auto_mode=True)  # fmt: skip
+    invoice = books.invoice("E/2026/2")
+    pdf = pdf_with_text("E/2026/2 Kert-Építő Kft.")
+    document = archive_pdf(books.engine, storage_from_settings(), books.workspace_id, invoice, pdf,
+                           source="fetched", actor="billingo", now=books.clock()).document  # fmt: skip
+    assert await run(books) == (1, 1, 0, 0)
+    (mail,) = smtp.mailbox.messages
+    attached = {part.get_filename(): part for part in mail.iter_attachments()}
+    assert list(attached) == ["E-2026-2.pdf", "E-2026-2.csv", "E-2026-2-settlements.csv"]
+    assert attached["E-2026-2.pdf"].get_content() == pdf
+    assert [d.actor for d in downloads(books.engine, books.workspace_id, document.id)] == ["handoff"]

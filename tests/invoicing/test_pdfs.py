@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -353,21 +352,58 @@ async def test_when_the_sink_fails_the_sender_is_told_and_a_resend_hands_the_pdf
     assert own.sink.received == [(workspace_id, "OWN-2026-0042", pdf)] * 2 and again.status_code == 200
 
 
-async def test_without_an_archive_the_pdf_is_logged_as_not_stored(
+async def test_the_app_archives_the_own_systems_pdf_once_and_it_is_searchable_by_its_text(
     engine: Engine,
     clock: FakeClock,
     sleeps: Sleeps,
     sources: InvoiceSources,
     workspace_id: int,
-    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    from core.services.archive import history
+    from core.services.archive_search import search
+
+    monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))
     application = await serve_app(engine, clock, sleeps, sources)
     secret = save_credentials(engine, workspace_id, "own", {}, actor="test")["webhook_secret"]
-    body = json.dumps(event_with_pdf("evt-1", pdf_with_text("OWN-2026-0042"))).encode()
-    caplog.set_level(logging.WARNING, "reconbot.web")
-    header = sign(secret, body, int(clock().timestamp()))
     async with serve(application) as url, httpx.AsyncClient(base_url=url) as client:
-        answer = await client.post(f"/hooks/own/{SLUG}", content=body, headers={SIGNATURE_HEADER: header})
+        for event_id in ("evt-1", "evt-2"):  # the same PDF sent twice
+            body = json.dumps(event_with_pdf(event_id, pdf_with_text("OWN-2026-0042 Kertfenntartas"))).encode()
+            header = sign(secret, body, int(clock().timestamp()))
+            answer = await client.post(f"/hooks/own/{SLUG}", content=body, headers={SIGNATURE_HEADER: header})
+            assert answer.status_code == 200 and answer.json()["pdf"] == "received"
 
-    assert answer.status_code == 200 and answer.json()["pdf"] == "received"
-    assert "OWN-2026-0042" in caplog.text and "archive is not configured" in caplog.text
+    (hit,) = search(engine, workspace_id, "Kertfenntartas")
+    assert hit.number == "OWN-2026-0042"
+    assert [d.version for d in history(engine, workspace_id, hit.invoice_id)] == [1]
+
+
+async def test_the_archive_job_fetches_missing_pdfs_once_and_leaves_a_lost_invoice_alone_for_a_day(
+    engine: Engine,
+    sources: InvoiceSources,
+    workspace_id: int,
+    billingo: FakeBillingo,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    from core.archive.storage import LocalDiskStorage
+    from core.services.archive_search import search
+    from core.services.pdf_archiving import archive_missing_pdfs
+
+    storage = LocalDiskStorage(tmp_path / "archive")
+    billingo.seed_invoice(number="INV-2026-000060")
+    billingo.seed_invoice(number="INV-2026-000061")
+    await sync_source(sources, workspace_id, "billingo", actor="test")
+    lost = stored(engine, "INV-2026-000061")
+    with session_scope(engine) as session:  # the system no longer knows this one
+        session.get_one(InvoiceRecord, lost.id).external_id = "999999"
+
+    first = await archive_missing_pdfs(sources, storage, workspace_id, now=clock())
+    assert first.archived == 1 and len(first.failed) == 1 and "INV-2026-000061" in first.failed[0]
+    assert [hit.number for hit in search(engine, workspace_id, "INV-2026-000060")] == ["INV-2026-000060"]
+    again = await archive_missing_pdfs(sources, storage, workspace_id, now=clock())
+    assert (again.archived, again.failed) == (0, [])  # nothing fetched twice; the lost one waits a day
+    clock.advance(days=1, minutes=1)
+    later = await archive_missing_pdfs(sources, storage, workspace_id, now=clock())
+    assert later.archived == 0 and len(later.failed) == 1
