@@ -8,9 +8,10 @@ from aiohttp import web
 from admin.rendering import feeds, form_error, now, redirect_with, render, viewer
 from admin.security import requires
 from core.archive.storage import StorageError, storage_from_settings
+from core.domain import InvoiceKind
 from core.errors import ReconciliationError
 from core.roles import INVOICING_ROLES, SETUP_ROLES, sees_bank_data
-from core.services import archive, archive_access, archive_search
+from core.services import archive, archive_access, archive_rules, archive_search
 
 APPROVERS = INVOICING_ROLES | SETUP_ROLES
 
@@ -20,6 +21,7 @@ def register(app: web.Application) -> None:
     app.router.add_get(r"/archive/invoices/{id:\d{1,18}}", invoice_page)
     app.router.add_get(r"/archive/documents/{id:\d{1,18}}/pdf", download)
     app.router.add_post(r"/archive/documents/{id:\d{1,18}}/{decision:approve|reject}", decide)
+    app.router.add_post("/archive/rules", save_rules)
 
 
 def _actor(request: web.Request) -> str:
@@ -34,8 +36,9 @@ async def archive_page(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()[:200]
     hits = archive_search.search(engine, who.workspace_id, query) if query else []
     waiting = archive.awaiting_approval(engine, who.workspace_id) if who.role in APPROVERS else []
-    return render(request, "archive.html", query=query, hits=hits, waiting=waiting,
-                  bank_data=sees_bank_data(who.role))  # fmt: skip
+    rules = archive_rules.archive_rules(engine, who.workspace_id) if who.role in SETUP_ROLES else None
+    return render(request, "archive.html", query=query, hits=hits, waiting=waiting, rules=rules,
+                  kinds=list(InvoiceKind), bank_data=sees_bank_data(who.role))  # fmt: skip
 
 
 @requires(None)
@@ -69,6 +72,20 @@ async def download(request: web.Request) -> web.StreamResponse:
     return web.Response(body=data, content_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="invoice-{document_id}.pdf"',
                                  "Cache-Control": "no-store"})  # fmt: skip
+
+
+@requires(SETUP_ROLES)
+async def save_rules(request: web.Request) -> web.StreamResponse:
+    """Choose the document kinds archived at once; the others wait for an invoicing member's approval."""
+    form = await request.post()
+    kinds = [str(k) for k in form.getall("auto", [])]
+    try:
+        archive_rules.set_archive_rules(feeds(request).engine, viewer(request).workspace_id, kinds,
+                                        actor=_actor(request), now=now(request))  # fmt: skip
+    except ReconciliationError as exc:
+        return form_error(request, str(exc))
+    shown = ", ".join(k.replace("_", " ") for k in kinds) or "nothing"
+    raise redirect_with(request, "/archive", f"Archived at once from now on: {shown}; the rest waits for approval.")
 
 
 @requires(APPROVERS)

@@ -81,3 +81,15 @@ async def test_a_changed_file_is_refused_on_download(panel: Panel, archived: dic
     owner = await panel.visitor()
     status, body = await owner.get(f"/archive/documents/{archived['E-2026-7']}/pdf")
     assert status == 409 and "The stored file was changed" in body
+
+
+async def test_owners_choose_what_is_archived_at_once(panel: Panel, archived: dict[str, int]) -> None:
+    from core.services.archive_rules import archive_rules
+
+    owner = await panel.visitor()
+    status, body = await owner.post("/archive/rules", {"auto": ["invoice", "proforma"]})
+    assert status == 200 and "Archived at once from now on: invoice, proforma" in body
+    assert {k.value for k in archive_rules(panel.engine, panel.workspace_id)} == {"invoice", "proforma"}
+    clerk = await panel.visitor(Role.INVOICING)
+    assert (await clerk.post("/archive/rules", {"auto": ["invoice"]}))[0] == 403
+    assert (await owner.post("/archive/rules", {"auto": ["receipt"]}))[0] == 400
