@@ -66,6 +66,19 @@ class ArchiveHit:
     transaction_ids: tuple[int, ...]
 
 
+def reindex_changed(session: Session, invoice_ids: list[int]) -> None:
+    """Refresh the index rows of those ``invoice_ids`` that have archived PDFs (their number, partner, amounts or
+    dates may have changed in the invoicing system). Call it in the transaction that changed them."""
+    if not invoice_ids:
+        return
+    documents = ArchivedDocumentRecord
+    archived = session.exec(
+        select(documents.invoice_id).where(col(documents.invoice_id).in_(invoice_ids)).distinct()
+    ).all()
+    for invoice_id in archived:
+        index_invoice(session, invoice_id)
+
+
 def index_invoice(session: Session, invoice_id: int) -> None:
     """Make the index hold the invoice's latest archived version, or nothing when no version is archived.
 

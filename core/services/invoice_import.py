@@ -21,6 +21,7 @@ from core.persistence.database import session_scope
 from core.persistence.mapping import invoice_values
 from core.persistence.tables import AllocationRecord, ImportBatchRecord, ImportKind, InvoiceRecord, utcnow
 from core.progress import Progress, no_progress
+from core.services.archive_search import reindex_changed
 from core.services.events import audit
 from core.services.matching_run import MatchingOutcome, run_matching
 from core.services.workspaces import lock_workspace
@@ -109,6 +110,7 @@ def _upsert(session: Session, workspace_id: int, invoices: list[Invoice], source
     for start in range(0, len(new_rows), 5000):
         session.execute(insert(InvoiceRecord), new_rows[start : start + 5000])
     update_by_id(session, InvoiceRecord, updates)
+    reindex_changed(session, [row["id"] for row in updates])
     return len(new_rows), len(updates), len(paired)
 
 

@@ -23,6 +23,7 @@ from core.money import ZERO
 from core.persistence.bulk import chunks, update_by_id
 from core.persistence.mapping import invoice_values
 from core.persistence.tables import AllocationRecord, InvoiceRecord, utcnow
+from core.services.archive_search import reindex_changed
 from core.services.source_operations import in_flight
 
 # Invoices from a file may be taken over by the system that issued them: same number, now with its id there.
@@ -92,6 +93,7 @@ def store_source_invoices(
         new_ids = session.execute(returning, new_rows).scalars().all()
         by_external.update({row["external_id"]: new_id for row, new_id in zip(new_rows, new_ids, strict=True)})
     update_by_id(session, InvoiceRecord, updates)
+    reindex_changed(session, [row["id"] for row in updates])
     return StoredInvoices(len(new_rows), len(updates), by_external, conflicts)
 
 

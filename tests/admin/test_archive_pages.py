@@ -93,3 +93,14 @@ async def test_owners_choose_what_is_archived_at_once(panel: Panel, archived: di
     clerk = await panel.visitor(Role.INVOICING)
     assert (await clerk.post("/archive/rules", {"auto": ["invoice"]}))[0] == 403
     assert (await owner.post("/archive/rules", {"auto": ["receipt"]}))[0] == 400
+
+
+async def test_search_follows_an_invoice_whose_partner_changed_after_archiving(
+    panel: Panel, archived: dict[str, int], tmp_path: Path
+) -> None:
+    from core.services.archive_search import search
+
+    path = tmp_path / "invoices-again.csv"
+    path.write_text(INVOICES.replace("Fekete Bt.", "Fekete és Fia Bt."), encoding="utf-8")
+    import_invoices(panel.engine, panel.workspace_id, path, actor="test")
+    assert [hit.number for hit in search(panel.engine, panel.workspace_id, "Fia")] == ["E-2026-7"]
