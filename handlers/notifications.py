@@ -8,6 +8,7 @@ it?" question from the database, for new events and for a pairing that was undon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 from core.matching.model import Flag
 from core.persistence.tables import BankTransactionRecord, InvoiceRecord, MatchSuggestionRecord
 from core.services.events import EventKind
+from core.services.handoff_marking import waiting_for_a_hand
 from handlers.messages import Button, Message, Style
 from handlers.texts import money, text
 
@@ -52,12 +54,26 @@ def compose(
 ) -> Message | None:
     """Return the message telling the event (None for kinds chat does not show)."""
     if kind in _MATCH_TITLES:
-        return _matched(kind, payload, language, new_action)
+        message = _matched(kind, payload, language, new_action)
+        return _with_handoff_buttons(session, message, payload, language, new_action)
     if kind in (EventKind.UNMATCHED_TRANSACTION, EventKind.POSSIBLE_DOUBLE_PAYMENT):
         double = kind == EventKind.POSSIBLE_DOUBLE_PAYMENT
         return unmatched_message(session, int(payload["transaction"]["id"]), language, new_action, double=double)
     builder = _BUILDERS.get(kind)
     return builder(payload, language, new_action) if builder else None
+
+
+def _with_handoff_buttons(
+    session: Session, message: Message, payload: dict[str, Any], language: str, new_action: NewAction
+) -> Message:
+    """In manual handoff mode, offer to send the paid invoices to the accountant (those not given yet)."""
+    numbers = {int(a["invoice_id"]): a["invoice_number"] for a in payload.get("allocations", [])}
+    buttons = tuple(
+        Button(text(language, "button.hand_over", number=numbers[invoice_id]),
+               action=new_action("send_again", {"invoice_id": invoice_id}))
+        for invoice_id in waiting_for_a_hand(session, list(numbers))[:2]
+    )  # fmt: skip
+    return replace(message, buttons=message.buttons + buttons) if buttons else message
 
 
 def _amount(payload: dict[str, Any], language: str) -> str:

@@ -188,6 +188,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Nie udało się przekazać księgowemu: {number} ({receiver})",
     },
     "button.send_again": {"en": "Send again", "hu": "Újraküldés", "pl": "Wyślij ponownie"},
+    "button.hand_over": {
+        "en": "Send {number} to the accountant",
+        "hu": "{number} küldése a könyvelőnek",
+        "pl": "Wyślij {number} księgowemu",
+    },
     "done.send_again": {
         "en": "Marked to be sent again by {who}",
         "hu": "Újraküldésre jelölte: {who}",

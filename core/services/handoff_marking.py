@@ -277,3 +277,27 @@ def list_items(
                               item.marked_at, item.marked_by, item.attempts, item.sent_at, item.answer,
                               item.last_error))  # fmt: skip
     return views
+
+
+def waiting_for_a_hand(session: Session, invoice_ids: Iterable[int]) -> list[int]:
+    """Return those of ``invoice_ids`` that a manual-mode receiver of their workspace has not been given yet
+    (issued invoices and advance invoices only): what chat may offer to send with a button."""
+    ids = list(invoice_ids)
+    if not ids:
+        return []
+    receiver, invoice = HandoffReceiverRecord, InvoiceRecord
+    rows = session.exec(
+        select(invoice.id, receiver.id)
+        .join(receiver, col(receiver.workspace_id) == col(invoice.workspace_id))
+        .where(col(invoice.id).in_(ids), _eligible(), ~col(receiver.auto_mode), col(receiver.removed_at).is_(None))
+    ).all()
+    waiting = []
+    for invoice_id, receiver_id in rows:
+        marked = session.exec(
+            select(HandoffItemRecord.id).where(col(HandoffItemRecord.receiver_id) == receiver_id,
+                                               col(HandoffItemRecord.invoice_id) == invoice_id,
+                                               col(HandoffItemRecord.kind) != DocumentKind.SETTLEMENT)
+        ).first()  # fmt: skip
+        if marked is None and invoice_id is not None and invoice_id not in waiting:
+            waiting.append(invoice_id)
+    return [i for i in ids if i in waiting]
