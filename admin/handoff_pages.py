@@ -10,7 +10,7 @@ from aiohttp import web
 from admin.rendering import feeds, now, redirect_with, render, viewer
 from admin.security import requires
 from core.domain import Direction
-from core.errors import ReconciliationError, SetupError
+from core.errors import InputError, ReconciliationError, SetupError
 from core.roles import INVOICING_ROLES, SETUP_ROLES, Role
 from core.services import handoff_marking, handoff_setup
 from core.services.handoff_sending import send_due
@@ -45,8 +45,11 @@ def _page(request: web.Request, *, error: str = "", status: int = 200) -> web.Re
     who = viewer(request)
     engine = feeds(request).engine
     receivers = {r.kind.value: r for r in handoff_setup.list_receivers(engine, who.workspace_id)}
-    page = search_invoices(engine, who.workspace_id, InvoiceFilter(direction=Direction.ISSUED),
-                           after=request.query.get("after", ""))  # fmt: skip
+    try:
+        page = search_invoices(engine, who.workspace_id, InvoiceFilter(direction=Direction.ISSUED),
+                               after=request.query.get("after", ""))  # fmt: skip
+    except InputError:
+        raise web.HTTPBadRequest(text="That page link is broken; start from the first page.") from None
     states = handoff_marking.document_states(engine, who.workspace_id, [row.id for row in page.rows])
     return render(request, "handoff.html", status=status, error=error, receivers=receivers, fields=FIELDS,
                   page=page, states=states, sets_up=who.role in SETUP_ROLES,
@@ -111,7 +114,7 @@ async def mark(request: web.Request) -> web.Response:
     form = await request.post()
     try:
         invoice_id = int(str(form.get("invoice", "")))
-        if invoice_id > 10**18:
+        if not 0 < invoice_id < 2**63:
             raise ValueError
         handoff_marking.mark_invoices(feeds(request).engine, viewer(request).workspace_id, [invoice_id],
                                       actor=_actor(request), now=now(request))  # fmt: skip

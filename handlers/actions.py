@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.errors import ProviderError, ReconciliationError
+from core.errors import ProviderError, ReconciliationError, SetupError
 from core.persistence.bank_tables import BankConnectionRecord
 from core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord
 from core.persistence.database import session_scope
@@ -27,7 +27,7 @@ from core.roles import SETUP_ROLES, Role, may_invoice, may_pair, sees_bank_data
 from core.services.bank_connections import renew_connection
 from core.services.chat_messages import change_bodies
 from core.services.events import audit
-from core.services.handoff_marking import mark_invoices
+from core.services.handoff_marking import mark_invoices, mark_item_again
 from core.services.members import Member, member_for
 from core.services.pairing import ignore, pair, unpair_transaction
 from core.services.proformas import issue_final_invoice
@@ -85,7 +85,7 @@ async def press(chat: Chat, user: ChatUser, action_id: str) -> Reply:
         if pressed.kind == "renew":
             return await _renew(chat, user, pressed)
         outcome, after = await _perform(chat, user, pressed)
-    except (ReconciliationError, ProviderError) as exc:
+    except (ReconciliationError, ProviderError, SetupError) as exc:
         already = _already_done(chat, pressed.decision, language)
         return already or Reply(toast=text(language, "action.failed", error=str(exc))[:200])
     _finish(chat, user, pressed, outcome, after)
@@ -194,7 +194,10 @@ async def _perform(chat: Chat, user: ChatUser, pressed: Pressed) -> tuple[str, N
         view = retry_operation(chat.invoicing(), workspace_id, int(subject["operation_id"]), actor=actor)
         return text(language, "done.retry_queued", who=who, number=view.key), _nothing
     if pressed.kind == "send_again":
-        mark_invoices(chat.engine, workspace_id, [int(subject["invoice_id"])], actor=actor, now=chat.clock())
+        if "item_id" in subject:  # a failed document (an invoice or a settlement): that very item again
+            mark_item_again(chat.engine, workspace_id, int(subject["item_id"]), actor=actor, now=chat.clock())
+        else:
+            mark_invoices(chat.engine, workspace_id, [int(subject["invoice_id"])], actor=actor, now=chat.clock())
         return text(language, "done.send_again", who=who), _nothing
     if pressed.kind == "final":
         view = await issue_final_invoice(chat.invoicing(), workspace_id, int(subject["invoice_id"]), actor=actor)

@@ -226,7 +226,7 @@ def _write_back_failed(payload: dict[str, Any], language: str, new_action: NewAc
 
 
 def _handoff_failed(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
-    action = new_action("send_again", {"invoice_id": payload["invoice_id"]})
+    action = new_action("send_again", {"item_id": payload["item_id"]})
     return Message(
         title=text(language, "handoff_failed.title", number=payload["invoice_number"], receiver=payload["receiver"]),
         fields=((text(language, "field.error"), payload["error"]),

@@ -32,5 +32,7 @@ def extract_text(data: bytes, *, name: str = "the PDF") -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(name, "", f"is not a readable PDF ({type(exc).__name__})") from None
-    lines = (" ".join(line.split()) for page in pages for line in page.splitlines())
+    # Control characters (NUL above all, which PostgreSQL text refuses) carry no words.
+    cleaned = ("".join(c if c.isprintable() or c == "\n" else " " for c in page) for page in pages)
+    lines = (" ".join(line.split()) for page in cleaned for line in page.splitlines())
     return "\n".join(line for line in lines if line)[:MAX_TEXT_CHARS]

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from core.domain import InvoiceKind
 from core.money import format_amount
 from core.persistence.archive_tables import ArchivedDocumentRecord, ArchiveState
+from core.persistence.bulk import chunks
 from core.persistence.tables import AllocationRecord, InvoiceRecord
 
 DEFAULT_LIMIT = 20
@@ -72,11 +73,12 @@ def reindex_changed(session: Session, invoice_ids: list[int]) -> None:
     if not invoice_ids:
         return
     documents = ArchivedDocumentRecord
-    archived = session.exec(
-        select(documents.invoice_id).where(col(documents.invoice_id).in_(invoice_ids)).distinct()
-    ).all()
-    for invoice_id in archived:
-        index_invoice(session, invoice_id)
+    for part in chunks(invoice_ids):  # an import may change 100,000 invoices; databases cap bound parameters
+        archived = session.exec(
+            select(documents.invoice_id).where(col(documents.invoice_id).in_(part)).distinct()
+        ).all()
+        for invoice_id in archived:
+            index_invoice(session, invoice_id)
 
 
 def index_invoice(session: Session, invoice_id: int) -> None:
@@ -120,7 +122,9 @@ def search(engine: Engine, workspace_id: int, query: str, *, limit: int = DEFAUL
     """Return up to ``limit`` archived invoices of the workspace whose number, partner, amounts, dates or PDF text
     contain every word of ``query``, newest issue date first. A query without letters or digits finds nothing.
     Versions waiting for approval, rejected ones and older versions are not searched."""
-    words = [w for w in query.split() if any(c.isalnum() for c in w)]
+    # Control characters (a NUL above all) are no part of any word, and the databases refuse them in a query.
+    printable = "".join(c if c.isprintable() else " " for c in query)
+    words = [w for w in printable.split() if any(c.isalnum() for c in w)]
     if not words or limit < 1:
         return []
     with Session(engine) as session:

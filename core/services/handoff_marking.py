@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +28,8 @@ from core.services.events import audit
 
 HANDED_KINDS = (InvoiceKind.INVOICE, InvoiceKind.ADVANCE)
 AUTO, BACKFILL = "auto", "backfill"
+
+AUTO_GRACE = timedelta(days=7)
 
 
 class DocumentState(StrEnum):
@@ -125,7 +127,11 @@ def mark_new(session: Session, receiver: HandoffReceiverRecord, now: datetime) -
     assert receiver.id is not None
     marked = 0
     if receiver.auto_mode and receiver.auto_since is not None:
-        marked += _mark_invoices(session, receiver, col(InvoiceRecord.created_at) >= receiver.auto_since, now, AUTO)
+        # Stored since auto mode began, and issued then too: a system connected later must not pour its whole
+        # history out (that is the once-only backfill's job). A few days' grace covers invoices pulled late.
+        recent = and_(col(InvoiceRecord.created_at) >= receiver.auto_since,
+                      col(InvoiceRecord.issue_date) >= (receiver.auto_since - AUTO_GRACE).date())  # fmt: skip
+        marked += _mark_invoices(session, receiver, recent, now, AUTO)
     item = HandoffItemRecord
     mine = col(item.receiver_id) == receiver.id
     handed = exists().where(
@@ -301,3 +307,17 @@ def waiting_for_a_hand(session: Session, invoice_ids: Iterable[int]) -> list[int
         if marked is None and invoice_id is not None and invoice_id not in waiting:
             waiting.append(invoice_id)
     return [i for i in ids if i in waiting]
+
+
+def mark_item_again(engine: Engine, workspace_id: int, item_id: int, *, actor: str, now: datetime) -> None:
+    """Give a failed item (an invoice or a settlement) a fresh round of attempts. Raises ReconciliationError when
+    the workspace has no such item, or it is not failed."""
+    with session_scope(engine) as session:
+        item = session.get(HandoffItemRecord, item_id, with_for_update=True)
+        if item is None or item.workspace_id != workspace_id:
+            raise ReconciliationError(f"there is no handoff item {item_id} in this workspace")
+        if item.state is not ItemState.FAILED:
+            raise ReconciliationError(f"handoff item {item_id} is {item.state.value}, not failed")
+        item.state, item.attempts, item.next_attempt_at, item.marked_at, item.marked_by = (
+            ItemState.MARKED, 0, None, now, actor)  # fmt: skip
+        audit(session, workspace_id, actor, "handoff.marked_again", "handoff_item", item_id, kind=item.kind.value)

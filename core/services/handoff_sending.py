@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,7 +76,10 @@ async def send_due(
 
     All workspaces unless one is named. Safe to run from several processes at once.
     """
-    owner, context, run = owner or worker_name(), context or ReceiverContext(), HandoffRun()
+    # One owner per run: a panel "Send now" and the scheduler in one process must not mistake each other's claims.
+    owner = owner or f"{worker_name()}:{uuid.uuid4().hex[:8]}"
+    context, run = context or ReceiverContext(), HandoffRun()
+    started = time.monotonic()
     in_round = _start_rounds(engine, now, workspace_id, force, run)
     receivers: dict[int, Receiver | ProviderError] = {}
     tried: set[int] = set()
@@ -83,6 +88,10 @@ async def send_due(
         for _ in range(2):
             ids = [i for i in _due_ids(engine, now, workspace_id, in_round, limit) if i not in tried]
             for item_id in ids:
+                # Claims carry the run's time: a run that went on long enough for them to look stale would let
+                # another process take over what this one is sending. The rest waits for the next run.
+                if time.monotonic() - started > STALE_AFTER.total_seconds() / 2:
+                    return run
                 tried.add(item_id)
                 await _send_one(engine, item_id, now, owner, context, receivers, run)
     finally:
@@ -176,17 +185,21 @@ async def _send_one(
     receiver_id, document = claimed
     if document is None:  # its payment was unpaired before it went out: there is nothing to hand over any more
         return
-    if document.settlement is None:
-        document = replace(document, pdf=_archived_pdf(engine, document, now))
     if receiver_id not in receivers:
         receivers[receiver_id] = _build(engine, receiver_id, context)
     receiver = receivers[receiver_id]
     try:
         if isinstance(receiver, ProviderError):
             raise receiver
+        if document.settlement is None:
+            document = replace(document, pdf=_archived_pdf(engine, document, now))
         answer = await receiver.send(document)
     except ProviderError as exc:
         _record_failure(engine, item_id, owner, now, exc, run)
+        return
+    except Exception as exc:  # a receiver's own bug or bad data must fail this item, never the run or the others
+        log.exception("handoff item %s", item_id)
+        _record_failure(engine, item_id, owner, now, ProviderError(f"{type(exc).__name__}: {exc}"), run)
         return
     with session_scope(engine) as session:
         record = session.get(HandoffItemRecord, item_id, with_for_update=True)
@@ -316,7 +329,7 @@ def _record_failure(
                    "invoice_id": invoice.id, "invoice_number": invoice.number, "allocation_id": record.allocation_id,
                    "error": message, "attempts": record.attempts}  # fmt: skip
         # One message per round of attempts: marking it again and failing again is news again.
-        emit(session, record.workspace_id, EventKind.HANDOFF_FAILED, f"handoff_failed:{item_id}:{record.attempts}",
-             payload)  # fmt: skip
+        emit(session, record.workspace_id, EventKind.HANDOFF_FAILED,
+             f"handoff_failed:{item_id}:{record.marked_at.isoformat()}:{record.attempts}", payload)  # fmt: skip
         audit(session, record.workspace_id, "reconbot", "handoff.failed", "handoff_item", item_id,
               kind=record.kind.value, receiver=receiver.kind.value, error=message)  # fmt: skip

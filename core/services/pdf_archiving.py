@@ -68,7 +68,9 @@ async def archive_missing_pdfs(sources: InvoiceSources, storage: ArchiveStorage,
             archive_pdf(sources.engine, storage, workspace_id, invoice_id, data, source="fetched",
                         actor="archive", now=now, name=f"the PDF of {number}")  # fmt: skip
             run.archived += 1
-        except (ProviderError, InputError, ReconciliationError) as exc:
+        except Exception as exc:  # one invoice's trouble (a system's answer, a broken PDF) must not stop the rest
+            if not isinstance(exc, ProviderError | InputError | ReconciliationError):
+                log.exception("archiving the PDF of %s", number)
             permanent = not isinstance(exc, ProviderError) or exc.permanent
             run.failed.append(f"{number}: {exc}")
             if permanent:  # recorded at the run's own time: the retry window is measured on that clock

@@ -104,3 +104,13 @@ async def test_search_follows_an_invoice_whose_partner_changed_after_archiving(
     path.write_text(INVOICES.replace("Fekete Bt.", "Fekete és Fia Bt."), encoding="utf-8")
     import_invoices(panel.engine, panel.workspace_id, path, actor="test")
     assert [hit.number for hit in search(panel.engine, panel.workspace_id, "Fia")] == ["E-2026-7"]
+
+
+async def test_control_characters_in_a_search_find_nothing_instead_of_failing(
+    panel: Panel, archived: dict[str, int]
+) -> None:
+    owner = await panel.visitor()
+    for query in ("x%00y", "%22", "NEAR", "-sövénynyírás", "a%0Ab"):
+        status, _ = await owner.get(f"/archive?q={query}")
+        assert status == 200, query
+    assert (await owner.get("/handoff?after=zzz"))[0] == 400

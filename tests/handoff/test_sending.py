@@ -236,3 +236,21 @@ async def test_an_archived_pdf_goes_with_its_invoice_and_the_handoff_is_a_logged
     assert list(attached) == ["E-2026-2.pdf", "E-2026-2.csv", "E-2026-2-settlements.csv"]
     assert attached["E-2026-2.pdf"].get_content() == pdf
     assert [d.actor for d in downloads(books.engine, books.workspace_id, document.id)] == ["handoff"]
+
+
+async def test_a_receiver_that_breaks_fails_its_item_not_the_run(books: Books, tmp_path: Path) -> None:
+    setup_receiver(books.engine, books.workspace_id, "folder", {"path": str(tmp_path / "bad\x00folder")},
+                   actor="cli:anna", now=books.clock(), auto_mode=True)  # fmt: skip
+    books.invoice("E-2026-1")
+    books.invoice("E-2026-2")
+    assert await run(books) == (2, 0, 2, 0)  # both tried, both put back for a later attempt
+    assert [i.state for i in items(books.engine)] == [ItemState.MARKED, ItemState.MARKED]
+    assert all("ValueError" in i.last_error for i in items(books.engine))
+
+
+async def test_auto_mode_does_not_pour_out_an_old_history_stored_later(books: Books, webhook: Webhook) -> None:
+    connect(books, webhook, auto=True)
+    books.invoice("E-2025-7", issued=date(2025, 11, 3))  # stored now, issued months before auto mode began
+    books.invoice("E-2026-9", issued=date(2026, 2, 27))  # a few days late: still new
+    assert await run(books) == (1, 1, 0, 0)
+    assert [d.document["invoice"]["number"] for d in webhook.fake.requests] == ["E-2026-9"]
