@@ -1,6 +1,6 @@
 """The export folder receiver: files an accountant's software imports, written so a repeat changes nothing.
 
-An invoice becomes ``invoices/<number>.json`` and ``invoices/<number>.csv``; settlements are rows of
+An invoice becomes ``invoices/<number>_<id>.json`` and ``.csv`` (and ``.pdf`` once archived); settlements are rows of
 ``settlements/settlements-<day marked>.csv``, keyed by settlement id. Every file is written to a
 temporary file and renamed over the old one, so a reader never sees half a file, and a document
 written again (after a crash) leaves the same files.
@@ -65,7 +65,8 @@ class FolderReceiver(Receiver):
             if document.settlement is None:
                 folder = self.root / "invoices"
                 folder.mkdir(parents=True, exist_ok=True)
-                name = file_name(document.invoice.number)
+                # The id keeps two invoices apart whose numbers make the same file name ("A/1" and "A-1").
+                name = f"{file_name(document.invoice.number)}_{document.invoice.id}"
                 text = json.dumps(document.as_json(), ensure_ascii=False, indent=2, sort_keys=True)
                 write_atomically(folder / f"{name}.json", text + "\n")
                 write_atomically(folder / f"{name}.csv", document.invoice_csv())

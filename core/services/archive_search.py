@@ -87,6 +87,9 @@ def index_invoice(session: Session, invoice_id: int) -> None:
     Call it in the transaction that archives, approves or rejects a version (or changes the invoice).
     """
     documents = ArchivedDocumentRecord
+    # The invoice's row lock serialises everyone who re-indexes it (a new version, an approval, a sync): without
+    # it two of them could each delete what they saw and insert their own row (PostgreSQL, READ COMMITTED).
+    session.exec(select(InvoiceRecord.id).where(col(InvoiceRecord.id) == invoice_id).with_for_update()).first()
     ids = [i for i in session.exec(select(documents.id).where(col(documents.invoice_id) == invoice_id)).all()]
     sqlite = session.get_bind().dialect.name == "sqlite"
     if ids:

@@ -33,7 +33,7 @@ def test_folder_handoff_from_the_command_line(database_url: str, monkeypatch: py
     assert code == 1 and err == "reconbot: there is no issued invoice numbered NO-SUCH-1\n"
     code, out, _ = run(capsys, "handoff", "send")
     assert code == 0 and out.startswith("0 marked, 1 sent, 0 to retry, 0 failed")
-    assert (export / "invoices" / "E-KERT-2025-15.json").is_file()
+    assert [p.name for p in (export / "invoices").glob("E-KERT-2025-15_*.json")], list((export / "invoices").iterdir())
     code, out, _ = run(capsys, "handoff", "backfill", "--from", "2000-01-01")
     assert code == 0 and "document(s) marked; it cannot be used again" in out
     code, _, err = run(capsys, "handoff", "backfill", "--from", "2000-01-01")

@@ -204,14 +204,15 @@ async def test_folder_files_are_the_same_however_often_written(books: Books, tmp
     books.payment(invoice, "100000", key="tx2")
     assert await run(books) == (3, 3, 0, 0)
     daily = root / "settlements" / "settlements-2026-03-02.csv"
-    before = (root / "invoices" / "E-2026-1.json").read_text(), daily.read_text()
+    stem = f"E-2026-1_{invoice}"
+    before = (root / "invoices" / f"{stem}.json").read_text(), daily.read_text()
     assert len(before[1].splitlines()) == 3  # header and two settlements
     with session_scope(books.engine) as session:
         session.execute(update(HandoffItemRecord).values(state=ItemState.SENDING, claimed_at=clock.now))
     clock.advance(minutes=11)
     assert await run(books) == (0, 3, 0, 0)
-    assert ((root / "invoices" / "E-2026-1.json").read_text(), daily.read_text()) == before
-    assert sorted(p.name for p in (root / "invoices").iterdir()) == ["E-2026-1.csv", "E-2026-1.json"]
+    assert ((root / "invoices" / f"{stem}.json").read_text(), daily.read_text()) == before
+    assert sorted(p.name for p in (root / "invoices").iterdir()) == [f"{stem}.csv", f"{stem}.json"]
 
 
 async def test_an_archived_pdf_goes_with_its_invoice_and_the_handoff_is_a_logged_download(
@@ -254,3 +255,13 @@ async def test_auto_mode_does_not_pour_out_an_old_history_stored_later(books: Bo
     books.invoice("E-2026-9", issued=date(2026, 2, 27))  # a few days late: still new
     assert await run(books) == (1, 1, 0, 0)
     assert [d.document["invoice"]["number"] for d in webhook.fake.requests] == ["E-2026-9"]
+
+
+async def test_two_invoices_whose_numbers_make_one_file_name_get_two_files(books: Books, tmp_path: Path) -> None:
+    root = tmp_path / "export"
+    setup_receiver(books.engine, books.workspace_id, "folder", {"path": str(root)}, actor="cli:anna",
+                   now=books.clock(), auto_mode=True)  # fmt: skip
+    books.invoice("A/1")
+    books.invoice("A-1")
+    assert await run(books) == (2, 2, 0, 0)
+    assert len([p for p in (root / "invoices").iterdir() if p.suffix == ".json"]) == 2
