@@ -20,7 +20,7 @@ from core.services.archive_rules import archive_rules, set_archive_rules
 from core.services.archive_search import search
 from core.services.workspaces import ensure_workspace
 from tests.archive.conftest import NOW, Books
-from tests.archive.pdfs import make_pdf
+from tests.fakes.pdf import pdf_with_text as make_pdf
 
 
 def actions(engine: Engine) -> list[str]:

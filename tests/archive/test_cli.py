@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconbot.cli import main
-from tests.archive.pdfs import make_pdf
+from tests.fakes.pdf import pdf_with_text as make_pdf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 

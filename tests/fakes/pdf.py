@@ -1,12 +1,14 @@
-"""The smallest valid PDF the fakes serve: one page showing one line of text, with a correct xref table."""
+"""The smallest valid PDF the fakes serve and the archive tests store: one page showing lines of text, with a
+correct xref table."""
 
 from __future__ import annotations
 
 
-def pdf_with_text(text: str) -> bytes:
-    """Return a one-page PDF 1.4 whose page shows ``text`` in Helvetica (uncompressed, so the text is in the bytes)."""
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = b"BT /F1 12 Tf 72 720 Td (" + escaped.encode("cp1252", "replace") + b") Tj ET"
+def pdf_with_text(*lines: str) -> bytes:
+    """Return a one-page PDF 1.4 showing ``lines`` in Helvetica, one under the other (uncompressed, so the text is
+    in the bytes; characters outside cp1252 become "?")."""
+    shown = b" 0 -16 Td ".join(b"(" + _escape(line).encode("cp1252", "replace") + b") Tj" for line in lines)
+    stream = b"BT /F1 12 Tf 72 720 Td " + shown + b" ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -25,3 +27,7 @@ def pdf_with_text(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref_at)
     return bytes(out)
+
+
+def _escape(line: str) -> str:
+    return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
