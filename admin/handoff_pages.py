@@ -11,6 +11,7 @@ from admin.rendering import feeds, now, redirect_with, render, viewer
 from admin.security import requires
 from core.domain import Direction
 from core.errors import InputError, ReconciliationError, SetupError
+from core.persistence.handoff_tables import ItemState
 from core.roles import INVOICING_ROLES, SETUP_ROLES, Role
 from core.services import handoff_marking, handoff_setup
 from core.services.handoff_sending import send_due
@@ -34,6 +35,7 @@ def register(app: web.Application) -> None:
     app.router.add_post("/handoff/{kind:webhook|email|folder}/remove", remove_receiver)
     app.router.add_post("/handoff/backfill", backfill)
     app.router.add_post("/handoff/mark", mark)
+    app.router.add_post(r"/handoff/items/{id:\d{1,18}}/again", send_again)
     app.router.add_post("/handoff/send", send_now)
 
 
@@ -51,8 +53,9 @@ def _page(request: web.Request, *, error: str = "", status: int = 200) -> web.Re
     except InputError:
         raise web.HTTPBadRequest(text="That page link is broken; start from the first page.") from None
     states = handoff_marking.document_states(engine, who.workspace_id, [row.id for row in page.rows])
+    failed = handoff_marking.list_items(engine, who.workspace_id, states=[ItemState.FAILED], limit=50)
     return render(request, "handoff.html", status=status, error=error, receivers=receivers, fields=FIELDS,
-                  page=page, states=states, sets_up=who.role in SETUP_ROLES,
+                  page=page, states=states, failed=failed, sets_up=who.role in SETUP_ROLES,
                   marks=who.role in INVOICING_ROLES)  # fmt: skip
 
 
@@ -123,6 +126,18 @@ async def mark(request: web.Request) -> web.Response:
     except (SetupError, ReconciliationError) as exc:
         return _page(request, error=f"Not marked: {exc}.", status=400)
     raise redirect_with(request, "/handoff", "Marked; it goes with the next sending.")
+
+
+@requires(INVOICING_ROLES)
+async def send_again(request: web.Request) -> web.Response:
+    """Give a failed document (an invoice or a payment) a fresh round of attempts."""
+    try:
+        item_id = int(request.match_info["id"])
+        handoff_marking.mark_item_again(feeds(request).engine, viewer(request).workspace_id, item_id,
+                                        actor=_actor(request), now=now(request))  # fmt: skip
+    except ReconciliationError as exc:
+        return _page(request, error=f"Not marked: {exc}.", status=400)
+    raise redirect_with(request, "/handoff", "Marked again; it goes with the next sending.")
 
 
 @requires(SETUP_ROLES | INVOICING_ROLES)

@@ -30,6 +30,7 @@ from core.encryption import unseal
 from core.errors import ProviderError, ReconciliationError, SecretKeyError
 from core.handoff.model import Document, HandedInvoice, Settlement
 from core.handoff.receiver import Receiver, ReceiverContext, receiver_class
+from core.invoicing.source import SOURCES
 from core.persistence.archive_tables import ArchivedDocumentRecord, ArchiveState
 from core.persistence.database import session_scope
 from core.persistence.handoff_tables import DocumentKind, HandoffItemRecord, HandoffReceiverRecord, ItemState
@@ -41,6 +42,8 @@ from core.services.handoff_marking import mark_new
 log = logging.getLogger("reconbot.handoff")
 
 STALE_AFTER = timedelta(minutes=10)
+# An invoice pulled from Billingo, Fakturownia or Számlázz.hu waits this long for the archive to fetch its PDF.
+PDF_WAIT, PDF_RECHECK = timedelta(hours=1), timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 # Waits between attempts: 1, 4, 16, 64 minutes, then every 4 hours.
 _FIRST_WAIT, _GROWTH, _LONGEST_WAIT = 60.0, 4.0, 4 * 3600.0
@@ -59,6 +62,7 @@ class HandoffRun:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    waiting_for_pdf: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -193,6 +197,9 @@ async def _send_one(
             raise receiver
         if document.settlement is None:
             document = replace(document, pdf=_archived_pdf(engine, document, now))
+            if document.pdf is None and _pdf_may_come(engine, document, now):
+                _wait_for_pdf(engine, item_id, owner, now, run)
+                return
         answer = await receiver.send(document)
     except ProviderError as exc:
         _record_failure(engine, item_id, owner, now, exc, run)
@@ -266,6 +273,25 @@ def _document(session: Session, item: HandoffItemRecord) -> Document | None:
                            invoice.currency, invoice.paid_amount, invoice.status.value,
                            tuple(settlements.values()))  # fmt: skip
     return Document(item.id, item.workspace_id, workspace.name, item.kind.value, item.marked_at, handed, settlement)
+
+
+def _pdf_may_come(engine: Engine, document: Document, now: datetime) -> bool:
+    """Return True while an invoice of a system the archive fetches PDFs from is young enough to wait for its PDF
+    (the archive job runs every 15 minutes); after ``PDF_WAIT`` it goes without rather than not at all."""
+    with Session(engine) as session:
+        source = session.exec(select(InvoiceRecord.source).where(col(InvoiceRecord.id) == document.invoice.id)).first()
+    return source in SOURCES and now - document.marked_at < PDF_WAIT
+
+
+def _wait_for_pdf(engine: Engine, item_id: int, owner: str, now: datetime, run: HandoffRun) -> None:
+    with session_scope(engine) as session:
+        record = session.get(HandoffItemRecord, item_id, with_for_update=True)
+        assert record is not None
+        if record.state is ItemState.SENDING and record.claimed_by == owner:
+            # Not an attempt: nothing was tried, so the item keeps all its attempts for when it does go.
+            record.state, record.attempts = ItemState.MARKED, max(record.attempts - 1, 0)
+            record.next_attempt_at = now + PDF_RECHECK
+            run.waiting_for_pdf += 1
 
 
 def _archived_pdf(engine: Engine, document: Document, now: datetime) -> bytes | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.roles import Role
+from core.services.handoff_sending import MAX_ATTEMPTS
 from core.services.invoice_import import import_invoices
 from tests.admin.conftest import Panel
 from tests.fakes.handoff_webhook import FakeHandoffWebhook
@@ -84,3 +85,27 @@ async def test_roles_bad_input_and_secrets(panel: Panel, receiver: tuple[FakeHan
     assert status == 400 and "Not saved:" in body and "s3cret-value-long" not in body
     assert (await owner.post("/handoff/backfill", {"from": "yesterday"}))[0] == 400
     assert (await owner.post("/handoff/mark", {"invoice": "9" * 30}))[0] == 400
+
+
+async def test_a_document_that_failed_is_listed_and_an_invoicing_member_sends_it_again(
+    panel: Panel, receiver: tuple[FakeHandoffWebhook, str], tmp_path: Path
+) -> None:
+    fake, url = receiver
+    invoice_ids(panel, tmp_path)
+    owner = await panel.visitor()
+    await owner.post("/handoff/webhook", {"url": url, "secret": fake.secret, "interval": "30"})
+    await owner.post("/handoff/backfill", {"from": "2026-02-24"})
+    fake.always_fail = True
+    for _ in range(MAX_ATTEMPTS):
+        await owner.post("/handoff/send")
+        panel.clock.advance(hours=5)
+    clerk = await panel.visitor(Role.INVOICING)
+    status, body = await clerk.get("/handoff")
+    assert status == 200 and "Could not be handed over" in body and "HTTP 500" in body
+    item = body.split('action="/handoff/items/')[1].split("/")[0]
+    assert (await (await panel.visitor(Role.ACCOUNTANT)).post(f"/handoff/items/{item}/again"))[0] == 403
+    fake.always_fail = False
+    status, body = await clerk.post(f"/handoff/items/{item}/again")
+    assert status == 200 and "Marked again" in body and "Could not be handed over" not in body
+    status, body = await clerk.post("/handoff/send")
+    assert "Sent 1;" in body

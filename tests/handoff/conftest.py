@@ -37,11 +37,12 @@ class Books:
     clock: FakeClock
 
     def invoice(self, number: str, *, issued: date = date(2026, 3, 1), kind: InvoiceKind = InvoiceKind.INVOICE,
-                direction: Direction = Direction.ISSUED, gross: str = "127000") -> int:  # fmt: skip
+                direction: Direction = Direction.ISSUED, gross: str = "127000",
+                source: str = "csv") -> int:  # fmt: skip
         with session_scope(self.engine) as session:
             record = InvoiceRecord(workspace_id=self.workspace_id, direction=direction, kind=kind, number=number,
                                    partner_name="Zöld Kert Bt.", partner_tax_id="12345678-2-13", issue_date=issued,
-                                   gross=Decimal(gross), currency="HUF", source="csv",
+                                   gross=Decimal(gross), currency="HUF", source=source,
                                    natural_key=f"{direction.value}:{number}", created_at=self.clock())  # fmt: skip
             session.add(record)
             session.flush()

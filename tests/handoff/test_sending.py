@@ -265,3 +265,30 @@ async def test_two_invoices_whose_numbers_make_one_file_name_get_two_files(books
     books.invoice("A-1")
     assert await run(books) == (2, 2, 0, 0)
     assert len([p for p in (root / "invoices").iterdir() if p.suffix == ".json"]) == 2
+
+
+async def test_an_invoice_from_a_system_waits_a_while_for_its_pdf_then_goes_with_it(
+    books: Books, webhook: Webhook, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.archive.storage import storage_from_settings
+    from core.services.archive import archive_pdf
+    from tests.fakes.pdf import pdf_with_text
+
+    monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    connect(books, webhook, auto=True)
+    invoice = books.invoice("INV-2026-7", source="billingo")
+    late = books.invoice("INV-2026-8", source="billingo")
+    done = await send_due(books.engine, clock(), force=True, context=CONTEXT)
+    assert (done.sent, done.waiting_for_pdf) == (0, 2) and webhook.fake.requests == []
+    archive_pdf(books.engine, storage_from_settings(), books.workspace_id, invoice, pdf_with_text("INV-2026-7"),
+                source="fetched", actor="billingo", now=clock())  # fmt: skip
+    clock.advance(minutes=6)
+    done = await send_due(books.engine, clock(), context=CONTEXT)
+    assert (done.sent, done.waiting_for_pdf) == (1, 1)
+    assert webhook.fake.requests[0].document["invoice"]["number"] == "INV-2026-7"
+    clock.advance(hours=1)  # the other one's PDF never came: it goes without, not never
+    done = await send_due(books.engine, clock(), context=CONTEXT)
+    assert (done.sent, done.waiting_for_pdf) == (1, 0)
+    states = document_states(books.engine, books.workspace_id, [invoice, late])
+    assert {s.state for s in states.values()} == {DocumentState.SENT}
+    assert [i.attempts for i in items(books.engine)] == [1, 1]  # waiting for the PDF was never an attempt
