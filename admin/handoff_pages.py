@@ -12,7 +12,7 @@ from admin.security import requires
 from core.domain import Direction
 from core.errors import InputError, ReconciliationError, SetupError
 from core.persistence.handoff_tables import ItemState
-from core.roles import INVOICING_ROLES, SETUP_ROLES, Role
+from core.roles import INVOICING_ROLES, SETUP_ROLES, Role, sees_bank_data
 from core.services import handoff_marking, handoff_setup
 from core.services.handoff_sending import send_due
 from core.services.invoice_search import InvoiceFilter, search_invoices
@@ -56,6 +56,7 @@ def _page(request: web.Request, *, error: str = "", status: int = 200) -> web.Re
     failed = handoff_marking.list_items(engine, who.workspace_id, states=[ItemState.FAILED], limit=50)
     return render(request, "handoff.html", status=status, error=error, receivers=receivers, fields=FIELDS,
                   page=page, states=states, failed=failed, sets_up=who.role in SETUP_ROLES,
+                  bank_data=sees_bank_data(who.role),
                   marks=who.role in INVOICING_ROLES)  # fmt: skip
 
 

@@ -227,12 +227,16 @@ def _write_back_failed(payload: dict[str, Any], language: str, new_action: NewAc
 
 def _handoff_failed(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:
     action = new_action("send_again", {"item_id": payload["item_id"]})
+    fields = [(text(language, "field.attempts"), str(payload["attempts"]))]
+    # A payment's error may echo the payer's name or account, and this message also reaches channels without
+    # bank data: only an invoice's error is shown (the Handoff page shows the rest to the bank roles).
+    if payload.get("kind") != "settlement":
+        fields.insert(0, (text(language, "field.error"), payload["error"]))
     return Message(
         title=text(language, "handoff_failed.title", number=payload["invoice_number"], receiver=payload["receiver"]),
-        fields=((text(language, "field.error"), payload["error"]),
-                (text(language, "field.attempts"), str(payload["attempts"]))),
+        fields=tuple(fields),
         buttons=(Button(text(language, "button.send_again"), action=action, style=Style.PRIMARY),),
-    )  # fmt: skip
+    )
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any], str, NewAction], Message]] = {

@@ -52,3 +52,15 @@ async def test_a_failed_handoff_is_told_once_and_send_again_is_for_invoicing_rol
     webhook.fake.always_fail = False
     assert await run(books) == (0, 1, 0, 0)
     assert document_states(engine, workspace_id, [invoice])[invoice].state is DocumentState.SENT
+
+
+def test_a_failed_payment_is_told_without_its_error_which_may_name_the_payer() -> None:
+    from handlers.notifications import _BUILDERS
+
+    error = "HTTP 422: payer KOVACS ANNA HU42117730161111101800000000"
+    payload = {"item_id": 7, "kind": "settlement", "receiver": "webhook", "invoice_id": 1, "invoice_number": "E-1",
+               "allocation_id": 3, "error": error, "attempts": 6}  # fmt: skip
+    message = _BUILDERS["handoff_failed"](payload, "en", lambda kind, subject: f"{kind}:{subject}")
+    assert "KOVACS" not in repr(message) and message.fields == (("Attempts", "6"),)
+    invoice = _BUILDERS["handoff_failed"]({**payload, "kind": "invoice"}, "en", lambda kind, subject: "x")
+    assert ("Error", payload["error"]) in invoice.fields
