@@ -24,10 +24,6 @@ def register(app: web.Application) -> None:
     app.router.add_post("/archive/rules", save_rules)
 
 
-def _actor(request: web.Request) -> str:
-    return f"web:{viewer(request).email}"
-
-
 @requires(None)
 async def archive_page(request: web.Request) -> web.Response:
     """Search the archive; approvers also see what waits for their approval."""
@@ -62,7 +58,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     document_id = int(request.match_info["id"])
     try:
         data = archive_access.download(feeds(request).engine, storage_from_settings(), who.workspace_id,
-                                       document_id, actor=_actor(request), now=now(request))  # fmt: skip
+                                       document_id, actor=viewer(request).actor, now=now(request))  # fmt: skip
     except archive_access.ArchiveTamperedError as exc:
         return form_error(request, str(exc), status=409, title="The stored file was changed")
     except StorageError as exc:
@@ -81,7 +77,7 @@ async def save_rules(request: web.Request) -> web.StreamResponse:
     kinds = [str(k) for k in form.getall("auto", [])]
     try:
         archive_rules.set_archive_rules(feeds(request).engine, viewer(request).workspace_id, kinds,
-                                        actor=_actor(request), now=now(request))  # fmt: skip
+                                        actor=viewer(request).actor, now=now(request))  # fmt: skip
     except ReconciliationError as exc:
         return form_error(request, str(exc))
     shown = ", ".join(k.replace("_", " ") for k in kinds) or "nothing"
@@ -95,7 +91,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     document_id, decision = int(request.match_info["id"]), request.match_info["decision"]
     act = archive.approve if decision == "approve" else archive.reject
     try:
-        done = act(feeds(request).engine, who.workspace_id, document_id, actor=_actor(request), now=now(request))
+        done = act(feeds(request).engine, who.workspace_id, document_id, actor=viewer(request).actor, now=now(request))
     except ReconciliationError as exc:
         return form_error(request, str(exc))
     raise redirect_with(

@@ -46,10 +46,6 @@ def register(app: web.Application) -> None:
     app.router.add_post(sandbox.AUTHORIZE_PATH, sandbox_decision)
 
 
-def _actor(who: Viewer) -> str:
-    return f"web:{who.email}"
-
-
 def _zone(request: web.Request, workspace_id: int) -> ZoneInfo:
     with Session(feeds(request).engine) as session:
         workspace = session.get(WorkspaceRecord, workspace_id)
@@ -102,7 +98,7 @@ async def save_provider_credentials(request: web.Request) -> web.Response:
     if base_url:
         values["base_url"] = base_url
     try:
-        save_credentials(feeds(request).engine, who.workspace_id, provider, values, actor=_actor(who))
+        save_credentials(feeds(request).engine, who.workspace_id, provider, values, actor=who.actor)
     except ProviderError as exc:
         return form_error(request, str(exc))
     raise redirect_with(request, "/bank", f"{provider}: credentials saved (encrypted).")
@@ -145,7 +141,7 @@ async def start_connection(request: web.Request) -> web.Response:
         return form_error(request, "Choose a provider and a bank.")
     history = SANDBOX_HISTORY_DAYS if provider == "sandbox" else None
     try:
-        link = await connect_bank(feeds(request), who.workspace_id, provider, institution, actor=_actor(who),
+        link = await connect_bank(feeds(request), who.workspace_id, provider, institution, actor=who.actor,
                                   country=country, history_days=history)  # fmt: skip
     except (ProviderError, ReconciliationError) as exc:
         return form_error(request, str(exc))
@@ -162,10 +158,10 @@ async def try_sandbox(request: web.Request) -> web.Response:
         assert workspace is not None
         polish = workspace.country == "PL" or workspace.currency == "PLN"
         today = now(request).astimezone(ZoneInfo(workspace.timezone)).date()
-    add_sample_invoices(bank_feeds.engine, who.workspace_id, today, actor=_actor(who))
+    add_sample_invoices(bank_feeds.engine, who.workspace_id, today, actor=who.actor)
     bank, country = ("Sandbox Bank PL", "PL") if polish else ("Sandbox Bank HU", "HU")
     try:
-        link = await connect_bank(bank_feeds, who.workspace_id, "sandbox", bank, actor=_actor(who), country=country,
+        link = await connect_bank(bank_feeds, who.workspace_id, "sandbox", bank, actor=who.actor, country=country,
                                   history_days=SANDBOX_HISTORY_DAYS)  # fmt: skip
     except (ProviderError, ReconciliationError) as exc:
         return form_error(request, str(exc))
@@ -185,7 +181,7 @@ async def renew(request: web.Request) -> web.Response:
     """Send the browser to the bank's page that renews the connection's consent."""
     connection_id = _own_connection(request)
     try:
-        link = await renew_connection(feeds(request), connection_id, actor=_actor(viewer(request)))
+        link = await renew_connection(feeds(request), connection_id, actor=viewer(request).actor)
     except (ProviderError, ReconciliationError) as exc:
         return form_error(request, str(exc))
     raise web.HTTPSeeOther(link.url)
@@ -195,7 +191,7 @@ async def renew(request: web.Request) -> web.Response:
 async def disconnect_connection(request: web.Request) -> web.Response:
     """Stop syncing the connection; its transactions stay."""
     connection_id = _own_connection(request)
-    disconnect(feeds(request), connection_id, actor=_actor(viewer(request)))
+    disconnect(feeds(request), connection_id, actor=viewer(request).actor)
     raise redirect_with(request, "/bank", "Disconnected; its accounts and transactions are kept.")
 
 
@@ -204,7 +200,7 @@ async def sync_connection_now(request: web.Request) -> web.Response:
     """Sync the connection now and say what it brought."""
     connection_id = _own_connection(request)
     try:
-        result = await sync_now(feeds(request), connection_id, actor=_actor(viewer(request)))
+        result = await sync_now(feeds(request), connection_id, actor=viewer(request).actor)
     except (ProviderError, ReconciliationError) as exc:
         return form_error(request, str(exc))
     back = "/bank" if request.query.get("back") != "workbench" else "/workbench"
@@ -245,7 +241,7 @@ async def bank_callback(request: web.Request) -> web.Response:
     sandbox_first = connection is not None and connection.provider == "sandbox"
     if mine and who is not None and sandbox_first and not _ever_synced(request, done.connection_id):
         try:
-            synced = sync_message(await sync_now(bank_feeds, done.connection_id, actor=_actor(who)))
+            synced = sync_message(await sync_now(bank_feeds, done.connection_id, actor=who.actor))
         except (ProviderError, ReconciliationError) as exc:
             synced = f"The first sync failed: {exc}"
     return render(

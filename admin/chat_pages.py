@@ -61,10 +61,6 @@ def register(app: web.Application) -> None:
     app.router.add_post("/chat/channels/{channel_id:\\d{1,18}}/test", test_post)
 
 
-def _actor(request: web.Request) -> str:
-    return f"web:{viewer(request).email}"
-
-
 def _error(request: web.Request, exc: SetupError, title: str) -> web.Response:
     return refuse(request, exc, title, back="/chat")
 
@@ -107,7 +103,7 @@ async def connection_post(request: web.Request) -> web.StreamResponse:
         if mode not in MODES[platform]:
             raise SetupError(f"choose how the {platform.value} bot receives updates")
         bot_name = await verify_credentials(platform, values)
-        chat_setup.save_connection(engine, workspace_id, platform, mode, values, actor=_actor(request),
+        chat_setup.save_connection(engine, workspace_id, platform, mode, values, actor=viewer(request).actor,
                                    bot_name=bot_name)  # fmt: skip
     except SetupError as exc:
         return _error(request, exc, f"{platform.value.capitalize()} not saved")
@@ -138,7 +134,8 @@ async def channel_post(request: web.Request) -> web.StreamResponse:
         if len(address) > 100 or any(c.isspace() for c in address):
             raise SetupError(f"{address[:100]!r} is not a channel or chat id")
         with session_scope(feeds(request).engine) as session:
-            chat_setup.add_channel(session, viewer(request).workspace_id, platform, address, actor=_actor(request),
+            who = viewer(request)
+            chat_setup.add_channel(session, who.workspace_id, platform, address, actor=who.actor,
                                    name=form.get("name", "")[:100], bank_data=form.get("bank_data") == "on",
                                    group=not _private(platform, address), kinds=kinds)  # fmt: skip
     except SetupError as exc:
@@ -157,7 +154,7 @@ async def remove_channel_post(request: web.Request) -> web.StreamResponse:
     try:
         with session_scope(feeds(request).engine) as session:
             chat_setup.remove_channel(session, viewer(request).workspace_id, _channel_id(request),
-                                      actor=_actor(request))  # fmt: skip
+                                      actor=viewer(request).actor)  # fmt: skip
     except SetupError as exc:
         return _error(request, exc, "Channel not removed")
     raise redirect_with(request, "/chat", "The channel gets no more notifications.")
@@ -179,7 +176,7 @@ async def test_post(request: web.Request) -> web.StreamResponse:
         if channel.platform not in bots:
             raise SetupError(f"connect the {channel.platform.value} bot first")
         body = trial_message(who.language.value, who.workspace_name, who.member_name).to_json()
-        chat_messages.queue_test_message(engine, who.workspace_id, channel_id, body, actor=_actor(request),
+        chat_messages.queue_test_message(engine, who.workspace_id, channel_id, body, actor=viewer(request).actor,
                                          now=now(request))  # fmt: skip
     except SetupError as exc:
         return _error(request, exc, "No test message sent")

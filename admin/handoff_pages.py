@@ -39,10 +39,6 @@ def register(app: web.Application) -> None:
     app.router.add_post("/handoff/send", send_now)
 
 
-def _actor(request: web.Request) -> str:
-    return f"web:{viewer(request).email}"
-
-
 def _page(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
     who = viewer(request)
     engine = feeds(request).engine
@@ -78,7 +74,7 @@ async def save_receiver(request: web.Request) -> web.Response:
         return _page(request, error="The interval is a whole number of minutes.", status=400)
     try:
         handoff_setup.setup_receiver(feeds(request).engine, viewer(request).workspace_id, kind, settings,
-                                     actor=_actor(request), now=now(request), auto_mode=form.get("auto") == "on",
+                                     actor=viewer(request).actor, now=now(request), auto_mode=form.get("auto") == "on",
                                      interval_minutes=interval)  # fmt: skip
     except SetupError as exc:
         return _page(request, error=f"Not saved: {exc}.", status=400)
@@ -90,7 +86,7 @@ async def remove_receiver(request: web.Request) -> web.Response:
     kind = request.match_info["kind"]
     try:
         handoff_setup.remove_receiver(feeds(request).engine, viewer(request).workspace_id, kind,
-                                      actor=_actor(request), now=now(request))  # fmt: skip
+                                      actor=viewer(request).actor, now=now(request))  # fmt: skip
     except SetupError as exc:
         return _page(request, error=f"Not removed: {exc}.", status=400)
     raise redirect_with(request, "/handoff", f"Documents no longer go to the {kind} receiver.")
@@ -106,7 +102,7 @@ async def backfill(request: web.Request) -> web.Response:
         return _page(request, error="Choose the day the backfill starts from.", status=400)
     try:
         marked = handoff_setup.backfill(feeds(request).engine, viewer(request).workspace_id, start,
-                                        actor=_actor(request), now=now(request))  # fmt: skip
+                                        actor=viewer(request).actor, now=now(request))  # fmt: skip
     except SetupError as exc:
         return _page(request, error=f"Not done: {exc}.", status=400)
     raise redirect_with(request, "/handoff", f"{marked} documents from {start:%Y-%m-%d} are waiting to be sent.")
@@ -121,7 +117,7 @@ async def mark(request: web.Request) -> web.Response:
         if not 0 < invoice_id < 2**63:
             raise ValueError
         handoff_marking.mark_invoices(feeds(request).engine, viewer(request).workspace_id, [invoice_id],
-                                      actor=_actor(request), now=now(request))  # fmt: skip
+                                      actor=viewer(request).actor, now=now(request))  # fmt: skip
     except ValueError:
         return _page(request, error="Choose an invoice from the list.", status=400)
     except (SetupError, ReconciliationError) as exc:
@@ -135,7 +131,7 @@ async def send_again(request: web.Request) -> web.Response:
     try:
         item_id = int(request.match_info["id"])
         handoff_marking.mark_item_again(feeds(request).engine, viewer(request).workspace_id, item_id,
-                                        actor=_actor(request), now=now(request))  # fmt: skip
+                                        actor=viewer(request).actor, now=now(request))  # fmt: skip
     except ReconciliationError as exc:
         return _page(request, error=f"Not marked: {exc}.", status=400)
     raise redirect_with(request, "/handoff", "Marked again; it goes with the next sending.")

@@ -15,7 +15,6 @@ from core.errors import InputError, ProviderError, ReconciliationError
 from core.invoicing.source import SOURCES
 from core.persistence.tables import InvoicingMode, WorkspaceRecord
 from core.roles import SETUP_ROLES
-from core.services.accounts import Viewer
 from core.services.invoice_import import import_invoices
 from core.services.invoice_sources import OWN, SOURCE_NAMES, update_settings
 from core.services.invoice_sync import look_up_unknown_numbers, sync_source
@@ -37,10 +36,6 @@ def register(app: web.Application) -> None:
     app.router.add_post(r"/invoicing/{name:[a-z]+}/credentials", save_source)
     app.router.add_post(r"/invoicing/{name:[a-z]+}/check", check_source)
     app.router.add_post(r"/invoicing/{name:[a-z]+}/sync", sync_now)
-
-
-def _actor(who: Viewer) -> str:
-    return f"web:{who.email}"
 
 
 def _workspace(request: web.Request, workspace_id: int) -> WorkspaceRecord:
@@ -91,7 +86,7 @@ async def save_source(request: web.Request) -> web.Response:
     sent = {key: str(value) for key, value in form.items() if key != "csrf_token" and isinstance(value, str)}
     connected_before = any(s.name == name for s in source_views(feeds(request).engine, who.workspace_id))
     try:
-        stored = save_source_credentials(feeds(request).engine, who.workspace_id, name, sent, actor=_actor(who))
+        stored = save_source_credentials(feeds(request).engine, who.workspace_id, name, sent, actor=who.actor)
     except ProviderError as exc:
         return form_error(request, str(exc))
     slug = _workspace(request, who.workspace_id).slug
@@ -135,10 +130,10 @@ async def sync_now(request: web.Request) -> web.Response:
         return form_error(request, "An own system sends its invoices itself; there is nothing to pull.")
     try:
         if name == "szamlazz":
-            found = await look_up_unknown_numbers(sources, who.workspace_id, name, actor=_actor(who))
+            found = await look_up_unknown_numbers(sources, who.workspace_id, name, actor=who.actor)
             message = f"{LABELS[name]}: {found} invoice(s) found by the numbers bank references quote."
         else:
-            result = await sync_source(sources, who.workspace_id, name, actor=_actor(who))
+            result = await sync_source(sources, who.workspace_id, name, actor=who.actor)
             stored, matched = result.received.stored, result.received.matching
             conflicts = "".join(f" {c}" for c in stored.conflicts)
             message = (
@@ -161,7 +156,7 @@ async def save_modes(request: web.Request) -> web.Response:
         return form_error(request, "Choose auto or manual for both modes.")
     sale_source = str(form.get("sale_source", ""))
     try:
-        update_settings(feeds(request).engine, who.workspace_id, actor=_actor(who), sale_mode=sale_mode,
+        update_settings(feeds(request).engine, who.workspace_id, actor=who.actor, sale_mode=sale_mode,
                         proforma_mode=proforma_mode, sale_source=sale_source)  # fmt: skip
     except (ProviderError, ReconciliationError) as exc:
         return form_error(request, str(exc))
@@ -184,7 +179,7 @@ async def upload_invoices(request: web.Request) -> web.Response:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            done = import_invoices(feeds(request).engine, who.workspace_id, path, actor=_actor(who))
+            done = import_invoices(feeds(request).engine, who.workspace_id, path, actor=who.actor)
         except (InputError, ReconciliationError) as exc:
             return form_error(request, f"Nothing was imported. {exc}")
     m = done.matching

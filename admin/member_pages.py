@@ -37,11 +37,6 @@ def register(app: web.Application) -> None:
     app.router.add_post("/members/{member_id:\\d{1,18}}/telegram", telegram_post)
 
 
-def actor(request: web.Request) -> str:
-    """Return how the audit log names the signed-in person."""
-    return f"web:{viewer(request).email}"
-
-
 def refuse(request: web.Request, exc: SetupError, title: str, back: str = "/members") -> web.Response:
     """Return the 400 page saying, as one sentence, why a form was not done, with a link ``back``."""
     text = str(exc).rstrip(".")
@@ -92,8 +87,9 @@ async def invite_post(request: web.Request) -> web.Response:
     try:
         role = _role(form.get("role", ""))
         members.check_owner_rule(viewer(request).role, role)
-        _, token = accounts.invite(feeds(request).engine, viewer(request).workspace_id, form.get("name", ""),
-                                   form.get("email", ""), role, actor=actor(request), now=now(request))  # fmt: skip
+        who = viewer(request)
+        _, token = accounts.invite(feeds(request).engine, who.workspace_id, form.get("name", ""),
+                                   form.get("email", ""), role, actor=who.actor, now=now(request))  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Not invited")
     return _link_page(request, form.get("name", ""), invitation_link(request, token), invited=True)
@@ -106,7 +102,7 @@ async def reinvite_post(request: web.Request) -> web.Response:
     try:
         name = _member(request, member_id).name
         token = accounts.reinvite(feeds(request).engine, viewer(request).workspace_id, member_id,
-                                  actor=actor(request), now=now(request))  # fmt: skip
+                                  actor=viewer(request).actor, now=now(request))  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "No link made")
     return _link_page(request, name, invitation_link(request, token), invited=False)
@@ -128,7 +124,7 @@ async def role_post(request: web.Request) -> web.StreamResponse:
         members.check_owner_rule(viewer(request).role, role, _member(request, _member_id(request)).role)
         with session_scope(feeds(request).engine) as session:
             member = members.set_role(session, viewer(request).workspace_id, _member_id(request), role,
-                                      actor=actor(request))  # fmt: skip
+                                      actor=viewer(request).actor)  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Role not changed")
     raise redirect_with(request, "/members", f"{member.name} is now {ROLE_LABELS[member.role]}.")
@@ -143,7 +139,7 @@ async def remove_post(request: web.Request) -> web.StreamResponse:
         name = found.name
         members.check_owner_rule(viewer(request).role, found.role)
         with session_scope(feeds(request).engine) as session:
-            members.remove_member(session, viewer(request).workspace_id, member_id, actor=actor(request))
+            members.remove_member(session, viewer(request).workspace_id, member_id, actor=viewer(request).actor)
     except SetupError as exc:
         return refuse(request, exc, "Not removed")
     raise redirect_with(request, "/members", f"{name} was removed.")
@@ -160,7 +156,7 @@ async def slack_post(request: web.Request) -> web.StreamResponse:
         with session_scope(feeds(request).engine) as session:
             member = members.member_by_id(session, viewer(request).workspace_id, _member_id(request))
             members.link_identity(session, viewer(request).workspace_id, member.id, Platform.SLACK, user_id,
-                                  actor=actor(request))  # fmt: skip
+                                  actor=viewer(request).actor)  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Not linked")
     raise redirect_with(request, "/members", f"{member.name} is linked to Slack user {user_id}.")
@@ -174,7 +170,9 @@ async def telegram_post(request: web.Request) -> web.Response:
     try:
         with session_scope(engine) as session:
             member = members.member_by_id(session, workspace_id, _member_id(request))
-            code = members.issue_link_code(session, workspace_id, member.id, actor=actor(request), now=now(request))
+            code = members.issue_link_code(
+                session, workspace_id, member.id, actor=viewer(request).actor, now=now(request)
+            )
     except SetupError as exc:
         return refuse(request, exc, "No link made")
     bots = [c for c in chat_setup.connections(engine, workspace_id) if c.platform is Platform.TELEGRAM]

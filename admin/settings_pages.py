@@ -39,7 +39,7 @@ async def save_settings(request: web.Request) -> web.Response:
         update_matching_settings(
             engine,
             who.workspace_id,
-            actor=f"web:{who.email}",
+            actor=who.actor,
             auto_match=form.get("auto_match") == "on",
             schedule=sent["sync_times"],
             reminders=sent["reminder_days"],

@@ -115,7 +115,7 @@ def _expected(text: str) -> Decimal:
 async def _act(request: web.Request, action: str) -> web.Response:
     """Do what a detail page's form asks and go back to the page with what was done, or show why not (400)."""
     who, engine = viewer(request), feeds(request).engine
-    tx_id, form, actor = int(request.match_info["id"]), await request.post(), f"web:{who.email}"
+    tx_id, form, actor = int(request.match_info["id"]), await request.post(), who.actor
     seen = str(form.get("expected", ""))
     try:
         if action == "pair":

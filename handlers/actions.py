@@ -28,13 +28,14 @@ from core.services.bank_connections import renew_connection
 from core.services.chat_messages import change_bodies
 from core.services.events import audit
 from core.services.handoff_marking import mark_invoices, mark_item_again
+from core.services.invoice_lookup import invoice_numbered
 from core.services.members import Member, member_for
 from core.services.pairing import ignore, pair, unpair_transaction
 from core.services.proformas import issue_final_invoice
 from core.services.sales import invoice_sale
 from core.services.write_back import OperationView, retry_operation
 from handlers.context import Chat, ChatUser
-from handlers.listing import invoice_numbered, unmatched_list
+from handlers.listing import unmatched_list
 from handlers.messages import Button, Message, Reply
 from handlers.notifications import unmatched_message
 from handlers.routing import new_action_in

@@ -11,17 +11,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from core.domain import InvoiceStatus, TransactionStatus
+from core.domain import TransactionStatus
 from core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
 from core.persistence.chat_tables import ChatChannelRecord
 from core.persistence.tables import (
     AllocationRecord,
     BankAccountRecord,
     BankTransactionRecord,
-    InvoiceRecord,
     WorkspaceRecord,
 )
 from core.services.consents import days_left
+from core.services.invoice_lookup import invoice_numbered
 from handlers.context import Chat
 from handlers.messages import Message
 from handlers.texts import money, text
@@ -124,22 +124,6 @@ def balances(chat: Chat, language: str) -> Message:
     if not fields:
         return Message(title=text(language, "balance.title"), lines=(text(language, "balance.none"),))
     return Message(title=text(language, "balance.title"), fields=tuple(fields[:10]))
-
-
-def invoice_numbered(
-    session: Session, workspace_id: int, number: str, *, cancelled: bool = True
-) -> InvoiceRecord | None:
-    """Return the workspace's invoice numbered ``number`` as a person types it (case and spaces around ignored);
-    without ``cancelled``, a cancelled one is not found."""
-    number = number.strip()
-    if not number:
-        return None
-    query = select(InvoiceRecord).where(
-        col(InvoiceRecord.workspace_id) == workspace_id, func.lower(col(InvoiceRecord.number)) == number.lower()
-    )
-    if not cancelled:
-        query = query.where(col(InvoiceRecord.status) != InvoiceStatus.CANCELLED)
-    return session.exec(query.limit(1)).first()
 
 
 def invoice_paid(chat: Chat, language: str, number: str, *, bank_data: bool) -> Message:

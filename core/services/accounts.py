@@ -74,6 +74,11 @@ class Viewer:
     role: Role
     language: Language
 
+    @property
+    def actor(self) -> str:
+        """Return how the audit log names this person's deeds in the panel: ``web:<email>``."""
+        return f"web:{self.email}"
+
 
 @dataclass(frozen=True, slots=True)
 class Membership:

@@ -29,6 +29,7 @@ from core.persistence.tables import (
     MatchSuggestionRecord,
 )
 from core.services import pairing
+from core.services.invoice_lookup import invoice_numbered
 
 NEEDS_PERSON = (TransactionStatus.UNMATCHED, TransactionStatus.SUGGESTED)
 PAGE_SIZE = 50
@@ -325,16 +326,13 @@ def pair_by_number(
     """Pair the transaction with the invoice numbered ``number`` (as a person types it), for ``amount`` or as
     much as both have open; return the allocations. Raises ReconciliationError when there is no such invoice
     or ``pairing.pair`` refuses."""
-    number = number.strip()
-    if not number:
+    if not number.strip():
         raise ReconciliationError("type the number of the invoice to pair with")
-    query = select(InvoiceRecord.id).where(
-        col(InvoiceRecord.workspace_id) == workspace_id, func.lower(col(InvoiceRecord.number)) == number.lower()
-    )
     with Session(engine) as session:
-        invoice_id = session.exec(query.order_by(col(InvoiceRecord.status) == InvoiceStatus.CANCELLED).limit(1)).first()
+        found = invoice_numbered(session, workspace_id, number)
+        invoice_id = found.id if found else None
     if invoice_id is None:
-        raise ReconciliationError(f"there is no invoice numbered {number[:60]}")
+        raise ReconciliationError(f"there is no invoice numbered {number.strip()[:60]}")
     return pairing.pair(engine, workspace_id, transaction_id=transaction_id, invoice_ids=[invoice_id],
                         amounts=[amount] if amount is not None else None, expected_allocated=expected_allocated,
                         actor=actor)  # fmt: skip
