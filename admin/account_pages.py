@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from admin.rendering import feeds, now, redirect_with, render, viewer
-from admin.security import SESSION_COOKIE, requires, set_session_cookie
-from core.errors import SetupError
-from core.persistence.tables import Language
-from core.services.accounts import (
+from reconbot.admin.rendering import feeds, now, redirect_with, render, viewer
+from reconbot.admin.security import SESSION_COOKIE, requires, set_session_cookie
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.tables import Language
+from reconbot.core.services.people.accounts import (
     LoginThrottled,
     accept_invite,
     authenticate,
@@ -26,7 +26,7 @@ from core.services.accounts import (
     switch_workspace,
 )
 
-log = logging.getLogger("reconbot.web")
+log = logging.getLogger(__name__)
 
 COUNTRIES = {"HU": ("Hungary", "HUF", "Europe/Budapest", "hu"), "PL": ("Poland", "PLN", "Europe/Warsaw", "pl")}
 CURRENCIES = ("HUF", "PLN", "EUR")

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import text
 
-from admin import (
+from reconbot.admin import (
     account_pages,
     archive_pages,
     audit_pages,
@@ -27,10 +27,10 @@ from admin import (
     status_pages,
     workbench_pages,
 )
-from admin.rendering import CHAT_RELOAD_KEY, FEEDS_KEY, INVOICING_KEY, TEMPLATES_KEY
-from admin.security import security_headers, sign_in_and_csrf
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_sources import InvoiceSources
+from reconbot.admin.rendering import CHAT_RELOAD_KEY, FEEDS_KEY, INVOICING_KEY, TEMPLATES_KEY
+from reconbot.admin.security import security_headers, sign_in_and_csrf
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.sources import InvoiceSources
 
 _TEMPLATES = Path(__file__).with_name("templates")
 # Form posts are small; a larger body is refused before it is read (invoice CSV uploads have their own limit).

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin.rendering import feeds, form_error, now, redirect_with, render, viewer
-from admin.security import requires
-from core.archive.storage import StorageError, storage_from_settings
-from core.domain import InvoiceKind
-from core.errors import ReconciliationError
-from core.roles import INVOICING_ROLES, SETUP_ROLES, sees_bank_data
-from core.services import archive, archive_access, archive_rules, archive_search
+from reconbot.admin.rendering import feeds, form_error, now, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.archive.storage import StorageError, storage_from_settings
+from reconbot.core.domain import InvoiceKind
+from reconbot.core.errors import ReconciliationError
+from reconbot.core.roles import INVOICING_ROLES, SETUP_ROLES, sees_bank_data
+from reconbot.core.services.archive import access as archive_access
+from reconbot.core.services.archive import filing as archive
+from reconbot.core.services.archive import rules as archive_rules
+from reconbot.core.services.archive import search as archive_search
 
 APPROVERS = INVOICING_ROLES | SETUP_ROLES
 

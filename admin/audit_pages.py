@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from admin.rendering import feeds, form_error, render, viewer
-from admin.security import requires
-from core.roles import SETUP_ROLES
-from core.services.audit_log import AuditFilter, audit_page
+from reconbot.admin.rendering import feeds, form_error, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.roles import SETUP_ROLES
+from reconbot.core.services.status.audit_log import AuditFilter, audit_page
 
 
 @requires(SETUP_ROLES)

@@ -9,23 +9,23 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from admin.rendering import VIEWER, feeds, form_error, now, redirect_with, render, viewer
-from admin.security import requires
-from core.banks import sandbox
-from core.banks.errors import ConsentRefusedError, ProviderError
-from core.banks.provider import PROVIDERS
-from core.errors import ReconciliationError
-from core.persistence.tables import BankAccountRecord, WorkspaceRecord
-from core.roles import BANK_DATA_ROLES, SETUP_ROLES
-from core.services.accounts import Viewer
-from core.services.bank_connections import complete_consent, connect_bank, disconnect, renew_connection
-from core.services.bank_overview import connection_of, connection_views, stored_credentials
-from core.services.bank_providers import CALLBACK_PATH, save_credentials
-from core.services.bank_sync import ConnectionSync
-from core.services.feed_scheduler import summary, sync_now
-from core.services.sample_invoices import add_sample_invoices
+from reconbot.admin.rendering import VIEWER, feeds, form_error, now, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.banks import sandbox
+from reconbot.core.banks.errors import ConsentRefusedError, ProviderError
+from reconbot.core.banks.provider import PROVIDERS
+from reconbot.core.errors import ReconciliationError
+from reconbot.core.persistence.tables import BankAccountRecord, WorkspaceRecord
+from reconbot.core.roles import BANK_DATA_ROLES, SETUP_ROLES
+from reconbot.core.services.banks.connections import complete_consent, connect_bank, disconnect, renew_connection
+from reconbot.core.services.banks.overview import connection_of, connection_views, stored_credentials
+from reconbot.core.services.banks.providers import CALLBACK_PATH, save_credentials
+from reconbot.core.services.banks.sync import ConnectionSync
+from reconbot.core.services.invoicing.samples import add_sample_invoices
+from reconbot.core.services.jobs.scheduler import summary, sync_now
+from reconbot.core.services.people.accounts import Viewer
 
-log = logging.getLogger("reconbot.web")
+log = logging.getLogger(__name__)
 
 # How far back the sandbox's first sync reaches: the sample invoices are paid over the last weeks.
 SANDBOX_HISTORY_DAYS = 60

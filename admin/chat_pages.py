@@ -8,20 +8,19 @@ follow at once (``CHAT_RELOAD_KEY``).
 from __future__ import annotations
 
 from aiohttp import web
-from sqlmodel import Session
 
-from admin.member_pages import refuse
-from admin.rendering import CHAT_RELOAD_KEY, feeds, now, redirect_with, render, viewer
-from admin.security import requires
-from bot.runtime import verify_credentials
-from core.encryption import mask
-from core.errors import SetupError
-from core.persistence.chat_tables import Platform
-from core.persistence.database import session_scope
-from core.roles import SETUP_ROLES
-from core.services import chat_messages, chat_setup
-from core.services.events import EventKind
-from handlers.notifications import BANK_KINDS, trial_message
+from reconbot.admin.member_pages import refuse
+from reconbot.admin.rendering import CHAT_RELOAD_KEY, feeds, now, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.bot.runtime import verify_credentials
+from reconbot.core.encryption import mask
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import SETUP_ROLES
+from reconbot.core.services.chat import queue as chat_messages
+from reconbot.core.services.chat import setup as chat_setup
+from reconbot.core.services.events import EventKind
+from reconbot.handlers.notifications import BANK_KINDS, trial_message
 
 KIND_LABELS = {
     EventKind.PAYMENT_MATCHED: "Payment received and paired",
@@ -81,8 +80,7 @@ async def chat_page(request: web.Request) -> web.Response:
         platforms.append({"platform": platform.value, "connection": connection, "masked": masked,
                           "endpoint": endpoint, "modes": MODES[platform],
                           "fields": SECRET_FIELDS[platform]})  # fmt: skip
-    with Session(engine) as session:
-        channels = chat_setup.channels(session, workspace_id)
+    channels = chat_setup.channels(engine, workspace_id)
     return render(request, "chat.html", platforms=platforms, channels=channels, kinds=KIND_LABELS,
                   bank_kinds=BANK_KINDS)  # fmt: skip
 
@@ -133,11 +131,10 @@ async def channel_post(request: web.Request) -> web.StreamResponse:
             raise SetupError("choose Slack or Telegram") from None
         if len(address) > 100 or any(c.isspace() for c in address):
             raise SetupError(f"{address[:100]!r} is not a channel or chat id")
-        with session_scope(feeds(request).engine) as session:
-            who = viewer(request)
-            chat_setup.add_channel(session, who.workspace_id, platform, address, actor=who.actor,
-                                   name=form.get("name", "")[:100], bank_data=form.get("bank_data") == "on",
-                                   group=not _private(platform, address), kinds=kinds)  # fmt: skip
+        who = viewer(request)
+        chat_setup.add_channel(feeds(request).engine, who.workspace_id, platform, address, actor=who.actor,
+                               name=form.get("name", "")[:100], bank_data=form.get("bank_data") == "on",
+                               group=not _private(platform, address), kinds=kinds)  # fmt: skip
     except SetupError as exc:
         return _error(request, exc, "Channel not linked")
     request.app[CHAT_RELOAD_KEY]()
@@ -152,9 +149,8 @@ def _channel_id(request: web.Request) -> int:
 async def remove_channel_post(request: web.Request) -> web.StreamResponse:
     """Stop sending to a channel (its message history stays)."""
     try:
-        with session_scope(feeds(request).engine) as session:
-            chat_setup.remove_channel(session, viewer(request).workspace_id, _channel_id(request),
-                                      actor=viewer(request).actor)  # fmt: skip
+        chat_setup.remove_channel(feeds(request).engine, viewer(request).workspace_id, _channel_id(request),
+                                  actor=viewer(request).actor)  # fmt: skip
     except SetupError as exc:
         return _error(request, exc, "Channel not removed")
     raise redirect_with(request, "/chat", "The channel gets no more notifications.")
@@ -166,8 +162,7 @@ async def test_post(request: web.Request) -> web.StreamResponse:
     who = viewer(request)
     engine = feeds(request).engine
     channel_id = _channel_id(request)
-    with Session(engine) as session:
-        listed = {c.id: c for c in chat_setup.channels(session, who.workspace_id)}
+    listed = {c.id: c for c in chat_setup.channels(engine, who.workspace_id)}
     channel = listed.get(channel_id)
     bots = {c.platform for c in chat_setup.connections(engine, who.workspace_id)}
     try:

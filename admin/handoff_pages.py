@@ -7,15 +7,16 @@ from datetime import date
 
 from aiohttp import web
 
-from admin.rendering import feeds, now, redirect_with, render, viewer
-from admin.security import requires
-from core.domain import Direction
-from core.errors import InputError, ReconciliationError, SetupError
-from core.persistence.handoff_tables import ItemState
-from core.roles import INVOICING_ROLES, SETUP_ROLES, Role, sees_bank_data
-from core.services import handoff_marking, handoff_setup
-from core.services.handoff_sending import send_due
-from core.services.invoice_search import InvoiceFilter, search_invoices
+from reconbot.admin.rendering import feeds, now, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.domain import Direction
+from reconbot.core.errors import InputError, ReconciliationError, SetupError
+from reconbot.core.persistence.handoff_tables import ItemState
+from reconbot.core.roles import INVOICING_ROLES, SETUP_ROLES, Role, sees_bank_data
+from reconbot.core.services.handoff import marking as handoff_marking
+from reconbot.core.services.handoff import setup as handoff_setup
+from reconbot.core.services.handoff.sending import send_due
+from reconbot.core.services.invoicing.search import InvoiceFilter, search_invoices
 
 # The accountant receives what is handed over, so accountants may watch it too; operators have no part in it.
 HANDOFF_ROLES = SETUP_ROLES | INVOICING_ROLES | {Role.ACCOUNTANT}

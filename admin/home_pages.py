@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin.rendering import VIEWER, feeds, render, viewer
-from core.roles import SETUP_ROLES, sees_bank_data
-from core.services.accounts import memberships, needs_first_run
-from core.services.setup_progress import setup_progress
+from reconbot.admin.rendering import VIEWER, feeds, render, viewer
+from reconbot.core.roles import SETUP_ROLES, sees_bank_data
+from reconbot.core.services.people.accounts import memberships, needs_first_run
+from reconbot.core.services.status.progress import setup_progress
 
 
 def register(app: web.Application) -> None:

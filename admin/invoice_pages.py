@@ -7,13 +7,13 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from admin.rendering import feeds, form_error, render, viewer
-from admin.security import requires
-from core.domain import Direction, InvoiceStatus
-from core.errors import InputError
-from core.roles import sees_bank_data
-from core.services import invoice_search
-from core.services.invoice_search import InvoiceFilter
+from reconbot.admin.rendering import feeds, form_error, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.domain import Direction, InvoiceStatus
+from reconbot.core.errors import InputError
+from reconbot.core.roles import sees_bank_data
+from reconbot.core.services.invoicing import search as invoice_search
+from reconbot.core.services.invoicing.search import InvoiceFilter
 
 
 def register(app: web.Application) -> None:

@@ -5,7 +5,7 @@ Answers: 401 for a bad signature or token, 400 with the reason for a malformed b
 of them. A delivery sent again is answered 200 ``duplicate`` and changes nothing.
 
 An own-system invoice event may carry the invoice's PDF (``data.pdf_base64``, see
-``core.invoicing.own_system``): a body above ``MAX_EVENT_BYTES`` is answered 413, a PDF that is
+``reconbot.core.invoicing.own_system``): a body above ``MAX_EVENT_BYTES`` is answered 413, a PDF that is
 no PDF or too large 400, both before anything is stored. Once the invoice is stored the PDF goes to
 the app's ``PDF_SINK_KEY`` callable (the archive); if that fails the answer is 503 and the sender
 sends the event again: a resent event whose invoice is stored hands its PDF over again, so the sink
@@ -24,20 +24,27 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from admin.rendering import FEEDS_KEY, INVOICING_KEY
-from core.archive.storage import storage_from_settings
-from core.encryption import unseal
-from core.errors import InputError, ProviderError, ReconciliationError
-from core.invoicing.own_system import MAX_EVENT_BYTES, SIGNATURE_HEADER, OwnEvent, SignatureError, parse_event, verify
-from core.persistence.tables import WorkspaceRecord
-from core.services.invoice_pdfs import stored_number
-from core.services.invoice_sources import OWN, InvoiceSources, find_source
-from core.services.invoice_sync import receive_invoices
-from core.services.pdf_archiving import archive_own_pdf
-from core.services.sales import record_sale
-from core.services.write_back import run_operation
+from reconbot.admin.rendering import FEEDS_KEY, INVOICING_KEY
+from reconbot.core.archive.storage import storage_from_settings
+from reconbot.core.encryption import unseal
+from reconbot.core.errors import InputError, ProviderError, ReconciliationError
+from reconbot.core.invoicing.own_system import (
+    MAX_EVENT_BYTES,
+    SIGNATURE_HEADER,
+    OwnEvent,
+    SignatureError,
+    parse_event,
+    verify,
+)
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.services.archive.fetching import archive_own_pdf
+from reconbot.core.services.invoicing.pdfs import stored_number
+from reconbot.core.services.invoicing.sales import record_sale
+from reconbot.core.services.invoicing.sources import OWN, InvoiceSources, find_source
+from reconbot.core.services.invoicing.sync import receive_invoices
+from reconbot.core.services.invoicing.write_back import run_operation
 
-log = logging.getLogger("reconbot.web")
+log = logging.getLogger(__name__)
 OWN_PATH = "/hooks/own/{workspace}"
 SZAMLAZZ_PATH = "/hooks/szamlazz/{workspace}/{token}"
 _TASKS_KEY = web.AppKey("invoice_tasks", set)
@@ -124,7 +131,7 @@ async def own_system_event(request: web.Request) -> web.Response:
 
 async def szamlazz_push(request: web.Request) -> web.Response:
     """Store an invoice Számlázz.hu's data push sent (the same ``<szamla>`` XML its query answers)."""
-    from core.invoicing.szamlazz_xml import parse_invoice_xml
+    from reconbot.core.invoicing.szamlazz_xml import parse_invoice_xml
 
     sources = request.app[INVOICING_KEY]
     found = _credentials(sources, request.match_info["workspace"], "szamlazz")

@@ -9,22 +9,22 @@ from pathlib import Path
 from aiohttp import web
 from sqlmodel import Session
 
-from admin.rendering import INVOICING_KEY, feeds, form_error, redirect_with, render, viewer
-from admin.security import requires
-from core.errors import InputError, ProviderError, ReconciliationError
-from core.invoicing.source import SOURCES
-from core.persistence.tables import InvoicingMode, WorkspaceRecord
-from core.roles import SETUP_ROLES
-from core.services.invoice_import import import_invoices
-from core.services.invoice_sources import OWN, SOURCE_NAMES, update_settings
-from core.services.invoice_sync import look_up_unknown_numbers, sync_source
-from core.services.invoicing_overview import (
+from reconbot.admin.rendering import INVOICING_KEY, feeds, form_error, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.errors import InputError, ProviderError, ReconciliationError
+from reconbot.core.invoicing.source import SOURCES
+from reconbot.core.persistence.tables import InvoicingMode, WorkspaceRecord
+from reconbot.core.roles import SETUP_ROLES
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.invoicing.overview import (
     LABELS,
     save_source_credentials,
     setup_fields,
     source_views,
     writes_waiting,
 )
+from reconbot.core.services.invoicing.sources import OWN, SOURCE_NAMES, update_settings
+from reconbot.core.services.invoicing.sync import look_up_unknown_numbers, sync_source
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 

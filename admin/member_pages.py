@@ -7,15 +7,14 @@ form post (never in a redirect's flash cookie, never stored in the clear).
 from __future__ import annotations
 
 from aiohttp import web
-from sqlmodel import Session
 
-from admin.rendering import feeds, now, redirect_with, render, viewer
-from admin.security import requires
-from core.errors import SetupError
-from core.persistence.chat_tables import Platform
-from core.persistence.database import session_scope
-from core.roles import SETUP_ROLES, Role
-from core.services import accounts, chat_setup, members
+from reconbot.admin.rendering import feeds, now, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import SETUP_ROLES, Role
+from reconbot.core.services.chat import setup as chat_setup
+from reconbot.core.services.people import accounts, members
 
 ROLE_LABELS = {
     Role.OWNER: "owner",
@@ -65,16 +64,14 @@ def _member_id(request: web.Request) -> int:
 
 
 def _member(request: web.Request, member_id: int) -> members.Member:
-    with Session(feeds(request).engine) as session:
-        return members.member_by_id(session, viewer(request).workspace_id, member_id)
+    return members.member_by_id(feeds(request).engine, viewer(request).workspace_id, member_id)
 
 
 @requires(SETUP_ROLES)
 async def members_page(request: web.Request) -> web.Response:
     """The members with their roles, sign-in and chat accounts, and the forms that change them."""
     workspace_id = viewer(request).workspace_id
-    with Session(feeds(request).engine) as session:
-        people = members.roster(session, workspace_id)
+    people = members.roster(feeds(request).engine, workspace_id)
     telegram = [c for c in chat_setup.connections(feeds(request).engine, workspace_id)
                 if c.platform is Platform.TELEGRAM]  # fmt: skip
     return render(request, "members.html", people=people, roles=ROLE_LABELS, telegram=bool(telegram))
@@ -121,10 +118,9 @@ async def role_post(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     try:
         role = _role(form.get("role", ""))
-        members.check_owner_rule(viewer(request).role, role, _member(request, _member_id(request)).role)
-        with session_scope(feeds(request).engine) as session:
-            member = members.set_role(session, viewer(request).workspace_id, _member_id(request), role,
-                                      actor=viewer(request).actor)  # fmt: skip
+        who = viewer(request)
+        member = members.set_role(feeds(request).engine, who.workspace_id, _member_id(request), role,
+                                  actor=who.actor, acting=who.role)  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Role not changed")
     raise redirect_with(request, "/members", f"{member.name} is now {ROLE_LABELS[member.role]}.")
@@ -133,16 +129,13 @@ async def role_post(request: web.Request) -> web.StreamResponse:
 @requires(SETUP_ROLES)
 async def remove_post(request: web.Request) -> web.StreamResponse:
     """Remove a member: they can no longer sign in, and their chat accounts are unlinked."""
-    member_id = _member_id(request)
+    who = viewer(request)
     try:
-        found = _member(request, member_id)
-        name = found.name
-        members.check_owner_rule(viewer(request).role, found.role)
-        with session_scope(feeds(request).engine) as session:
-            members.remove_member(session, viewer(request).workspace_id, member_id, actor=viewer(request).actor)
+        removed = members.remove_member(feeds(request).engine, who.workspace_id, _member_id(request),
+                                        actor=who.actor, acting=who.role)  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Not removed")
-    raise redirect_with(request, "/members", f"{name} was removed.")
+    raise redirect_with(request, "/members", f"{removed.name} was removed.")
 
 
 @requires(SETUP_ROLES)
@@ -153,10 +146,8 @@ async def slack_post(request: web.Request) -> web.StreamResponse:
     try:
         if user_id and not user_id.isalnum():
             raise SetupError(f"{user_id!r} is not a Slack user id (it looks like U012AB3CD)")
-        with session_scope(feeds(request).engine) as session:
-            member = members.member_by_id(session, viewer(request).workspace_id, _member_id(request))
-            members.link_identity(session, viewer(request).workspace_id, member.id, Platform.SLACK, user_id,
-                                  actor=viewer(request).actor)  # fmt: skip
+        member = members.link_identity(feeds(request).engine, viewer(request).workspace_id, _member_id(request),
+                                       Platform.SLACK, user_id, actor=viewer(request).actor)  # fmt: skip
     except SetupError as exc:
         return refuse(request, exc, "Not linked")
     raise redirect_with(request, "/members", f"{member.name} is linked to Slack user {user_id}.")
@@ -168,11 +159,8 @@ async def telegram_post(request: web.Request) -> web.Response:
     workspace_id = viewer(request).workspace_id
     engine = feeds(request).engine
     try:
-        with session_scope(engine) as session:
-            member = members.member_by_id(session, workspace_id, _member_id(request))
-            code = members.issue_link_code(
-                session, workspace_id, member.id, actor=viewer(request).actor, now=now(request)
-            )
+        member = members.member_by_id(engine, workspace_id, _member_id(request))
+        code = members.issue_link_code(engine, workspace_id, member.id, actor=viewer(request).actor, now=now(request))
     except SetupError as exc:
         return refuse(request, exc, "No link made")
     bots = [c for c in chat_setup.connections(engine, workspace_id) if c.platform is Platform.TELEGRAM]

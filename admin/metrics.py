@@ -19,9 +19,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from admin.rendering import feeds
-from core.services.panel_status import scheduler_lock_held
-from core.services.status_metrics import snapshot
+from reconbot.admin.rendering import feeds
+from reconbot.core.services.status.metrics import snapshot
+from reconbot.core.services.status.overview import scheduler_lock_held
 
 TOKEN_ENV = "RECONBOT_METRICS_TOKEN"
 LOCAL_ADDRESSES = frozenset({"127.0.0.1", "::1"})

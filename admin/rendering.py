@@ -11,11 +11,11 @@ from urllib.parse import quote, unquote
 import jinja2
 from aiohttp import web
 
-from core.money import format_money
-from core.roles import BANK_DATA_ROLES, INVOICING_ROLES, SETUP_ROLES, Role
-from core.services.accounts import Viewer
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_sources import InvoiceSources
+from reconbot.core.money import format_money
+from reconbot.core.roles import BANK_DATA_ROLES, INVOICING_ROLES, SETUP_ROLES, Role
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.people.accounts import Viewer
 
 FEEDS_KEY = web.AppKey("feeds", BankFeeds)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
@@ -63,7 +63,7 @@ def now(request: web.Request) -> datetime:
 
 
 def viewer(request: web.Request) -> Viewer:
-    """Return the signed-in viewer of a page guarded by ``admin.security.requires``."""
+    """Return the signed-in viewer of a page guarded by ``reconbot.admin.security.requires``."""
     found: Viewer | None = request.get(VIEWER)
     if found is None:
         raise web.HTTPFound("/login")

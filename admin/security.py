@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from admin.rendering import CSRF, CSRF_FIELD, VIEWER, feeds, render
-from core.encryption import derived_key
-from core.roles import Role
-from core.services.accounts import Viewer, viewer_for
+from reconbot.admin.rendering import CSRF, CSRF_FIELD, VIEWER, feeds, render
+from reconbot.core.encryption import derived_key
+from reconbot.core.roles import Role
+from reconbot.core.services.people.accounts import Viewer, viewer_for
 
 SESSION_COOKIE = "rb_session"
 CSRF_COOKIE = "rb_csrf"

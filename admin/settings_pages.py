@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin.rendering import feeds, redirect_with, render, viewer
-from admin.security import requires
-from core.roles import SETUP_ROLES
-from core.services.matching_settings import (
+from reconbot.admin.rendering import feeds, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.roles import SETUP_ROLES
+from reconbot.core.services.reconciliation.settings import (
     matching_settings,
     parse_history_days,
     parse_tolerance_percent,

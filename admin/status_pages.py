@@ -9,12 +9,12 @@ from datetime import datetime
 from aiohttp import web
 from sqlmodel import Session
 
-from admin.rendering import feeds, now, render, viewer
-from admin.security import requires
-from core.persistence.tables import WorkspaceRecord
-from core.roles import sees_bank_data
-from core.services.feed_scheduler import FeedScheduler
-from core.services.panel_status import (
+from reconbot.admin.rendering import feeds, now, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.roles import sees_bank_data
+from reconbot.core.services.jobs.scheduler import FeedScheduler
+from reconbot.core.services.status.overview import (
     last_consent_check,
     local,
     scheduled_jobs,

@@ -12,14 +12,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from admin.rendering import feeds, form_error, redirect_with, render, viewer
-from admin.security import requires
-from core.domain import TransactionStatus
-from core.errors import InputError, ReconciliationError
-from core.money import format_amount, parse_dot_amount, parse_local_amount
-from core.roles import BANK_DATA_ROLES, PAIRING_ROLES, may_pair
-from core.services import pairing, workbench
-from core.services.workbench import NEEDS_PERSON, TransactionFilter
+from reconbot.admin.rendering import feeds, form_error, redirect_with, render, viewer
+from reconbot.admin.security import requires
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.money import format_amount, parse_dot_amount, parse_local_amount
+from reconbot.core.roles import BANK_DATA_ROLES, PAIRING_ROLES, may_pair
+from reconbot.core.services.reconciliation import pairing, workbench
+from reconbot.core.services.reconciliation.workbench import NEEDS_PERSON, TransactionFilter
 
 # The status tabs: their key in the address, label, and the statuses they show.
 TABS: dict[str, tuple[str, tuple[TransactionStatus, ...]]] = {

@@ -20,16 +20,16 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from bot.delivery import DeliveryWorker
-from bot.slack.transport import SlackTransport
-from core.persistence.chat_tables import ChatMessageRecord, MessageStatus, Platform
-from core.persistence.database import create_engine_for, session_scope
-from core.persistence.schema import upgrade
-from core.persistence.tables import OutboxEventRecord
-from core.services.chat_setup import add_channel
-from core.services.events import emit
-from core.services.statement_import import import_statement
-from core.services.workspaces import ensure_workspace
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.bot.slack.transport import SlackTransport
+from reconbot.core.persistence.chat_tables import ChatMessageRecord, MessageStatus, Platform
+from reconbot.core.persistence.database import create_engine_for, session_scope
+from reconbot.core.persistence.schema import upgrade
+from reconbot.core.persistence.tables import OutboxEventRecord
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.chat.setup import add_channel_in
+from reconbot.core.services.events import emit
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.fakes.server import serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
@@ -95,7 +95,7 @@ def fresh(folder: Path, name: str) -> tuple[Engine, int]:
     with session_scope(engine) as session:
         workspace = ensure_workspace(session, "bench", name="Bench Kft.", country="HU", currency="HUF")
         assert workspace.id is not None
-        add_channel(session, workspace.id, Platform.SLACK, "C1", actor="bench", bank_data=True)
+        add_channel_in(session, workspace.id, Platform.SLACK, "C1", actor="bench", bank_data=True)
         return engine, workspace.id
 
 

@@ -76,14 +76,14 @@ def engine_command(given: str) -> tuple[list[str], str]:
     """Return the command that starts the CLI, and "" — or the last command tried and why it fails.
 
     ``--cmd`` when given; else the first of ``reconbot`` (on PATH), ``python -m
-    reconbot`` and ``python -m reconbot.cli`` whose ``reconcile --help`` shows
+    reconbot`` and ``python -m reconbot.cli.main`` whose ``reconcile --help`` shows
     the contract's ``--invoices`` option.
     """
     if given:
         candidates = [shlex.split(given)]
     else:
         candidates = [["reconbot"]] if shutil.which("reconbot") else []
-        candidates += [[sys.executable, "-m", "reconbot"], [sys.executable, "-m", "reconbot.cli"]]
+        candidates += [[sys.executable, "-m", "reconbot"], [sys.executable, "-m", "reconbot.cli.main"]]
     why = ""
     for cmd in candidates:
         why = _why_unavailable(cmd)
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--large", action="store_true", help="also run 1,000,000 transactions / 2,000,000 invoices")
     ap.add_argument("--country", choices=("mixed", "HU", "PL"), default="mixed")
-    ap.add_argument("--cmd", default="", help="how to start the CLI (default: reconbot, else python -m reconbot.cli)")
+    ap.add_argument("--cmd", default="", help="how to start the CLI (default: reconbot, else python -m reconbot)")
     ap.add_argument("--cpus", type=int, default=2, help="pin the engine to this many cores (0: all)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds before a run is killed")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")

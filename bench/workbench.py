@@ -36,23 +36,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col, select
 
-from admin.app import create_app
-from core.domain import Direction, InvoiceStatus, TransactionStatus
-from core.matching import reasons
-from core.persistence.database import create_engine_for
-from core.persistence.schema import upgrade
-from core.persistence.tables import (
+from reconbot.admin.app import create_app
+from reconbot.core.domain import Direction, InvoiceStatus, TransactionStatus
+from reconbot.core.matching import reasons
+from reconbot.core.persistence.database import create_engine_for
+from reconbot.core.persistence.schema import upgrade
+from reconbot.core.persistence.tables import (
     BankAccountRecord,
     BankTransactionRecord,
     InvoiceRecord,
     Language,
     MatchSuggestionRecord,
 )
-from core.services.accounts import first_run, memberships
-from core.services.bank_providers import BankFeeds
-from core.services.matching_run import reason_json
-from core.services.workbench import NEEDS_PERSON, cursor_of
-from core.settings import normalise_database_url
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.people.accounts import first_run, memberships
+from reconbot.core.services.reconciliation.matching import reason_json
+from reconbot.core.services.reconciliation.workbench import NEEDS_PERSON, cursor_of
+from reconbot.core.settings import normalise_database_url
 from tests.fakes.server import serve
 
 URL_ENV = "RECONBOT_BENCH_DATABASE_URL"

@@ -1,6 +1,6 @@
 """The delivery worker: outbox → chat messages → Slack and Telegram, at least once and never twice per event.
 
-Each round routes new events (``handlers.routing``), folds a flood into a digest, and drains every
+Each round routes new events (``reconbot.handlers.routing``), folds a flood into a digest, and drains every
 channel with due messages in parallel, one message at a time per channel, paced as the platform asks
 (≈1 message/s per chat, 3 s in a Telegram group). A rate limit postpones the message by the time the
 platform named; a permanent refusal marks the channel as having a problem and stops sending there.
@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.transport import ChatTransport, DeliveryError
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import utcnow
-from core.services.chat_messages import (
+from reconbot.bot.transport import ChatTransport, DeliveryError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import utcnow
+from reconbot.core.services.chat.queue import (
     MAX_ATTEMPTS,
     ChannelView,
     Claimed,
@@ -33,10 +33,10 @@ from core.services.chat_messages import (
     record_failure,
     record_sent,
 )
-from handlers.messages import Message
-from handlers.routing import DIGEST_AT, fold_digest, route_events
+from reconbot.handlers.messages import Message
+from reconbot.handlers.routing import DIGEST_AT, fold_digest, route_events
 
-log = logging.getLogger("reconbot.delivery")
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
 

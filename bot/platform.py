@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.transport import ChatTransport
-from core.services.chat_setup import ChatConnection
-from handlers.context import Chat
+from reconbot.bot.transport import ChatTransport
+from reconbot.core.services.chat.setup import ChatConnection
+from reconbot.handlers.context import Chat
 
 
 class ChatBot(ABC):

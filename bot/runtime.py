@@ -16,28 +16,28 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.delivery import DeliveryWorker
-from bot.platform import ChatBot
-from bot.transport import ChatTransport
-from core.errors import SetupError
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import utcnow
-from core.services.bank_providers import BankFeeds
-from core.services.chat_setup import ChatConnection, connections
-from core.services.invoice_sources import InvoiceSources
-from core.settings import slack_api_url
-from handlers.context import Chat
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.bot.platform import ChatBot
+from reconbot.bot.transport import ChatTransport
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import utcnow
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.chat.setup import ChatConnection, connections
+from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.settings import slack_api_url
+from reconbot.handlers.context import Chat
 
-log = logging.getLogger("reconbot.chat")
+log = logging.getLogger(__name__)
 
 
 def build_bot(connection: ChatConnection, chat: Chat) -> ChatBot:
     """Return the bot of ``connection``'s platform (each platform's stack loads only when it is used)."""
     if connection.platform is Platform.SLACK:
-        from bot.slack.app import SlackBot
+        from reconbot.bot.slack.app import SlackBot
 
         return SlackBot(connection, chat)
-    from bot.telegram.app import TelegramBot
+    from reconbot.bot.telegram.app import TelegramBot
 
     return TelegramBot(connection, chat)
 
@@ -59,7 +59,7 @@ async def _telegram_username(token: str) -> str:
     from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
     from aiogram.utils.token import TokenValidationError
 
-    from bot.telegram.transport import TelegramTransport
+    from reconbot.bot.telegram.transport import TelegramTransport
 
     try:
         transport = TelegramTransport(token)

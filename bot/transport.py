@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from handlers.messages import Message
+from reconbot.handlers.messages import Message
 
 
 class DeliveryError(Exception):

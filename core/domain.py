@@ -1,7 +1,7 @@
 """Plain domain values shared by parsers, the matching engine and the services.
 
 These are framework-free dataclasses; the database tables live in
-``core.persistence`` and convert to and from them.
+``reconbot.core.persistence`` and convert to and from them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from core.money import ZERO
-from core.parties import name_tokens, tax_key
+from reconbot.core.money import ZERO
+from reconbot.core.parties import name_tokens, tax_key
 
 # The workspace of a single-business install, used when no other is named.
 DEFAULT_WORKSPACE = "default"

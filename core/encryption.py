@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from core.errors import SecretKeyError
-from core.settings import data_dir
+from reconbot.core.errors import SecretKeyError
+from reconbot.core.settings import data_dir
 
 SECRET_KEY_ENV = "RECONBOT_SECRET_KEY"
 KEY_FILENAME = "secret.key"

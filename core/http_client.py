@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from core.errors import ProviderError, RateLimitedError
+from reconbot.core.errors import ProviderError, RateLimitedError
 
-log = logging.getLogger("reconbot.http")
+log = logging.getLogger(__name__)
 # httpx logs every request's full URL, query string included, at INFO; ours above says what is safe to.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 

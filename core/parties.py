@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.text import fold
+from reconbot.core.text import fold
 
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _DIGITS = re.compile(r"\D+")

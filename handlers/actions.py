@@ -17,29 +17,29 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core.errors import ProviderError, ReconciliationError, SetupError
-from core.persistence.bank_tables import BankConnectionRecord
-from core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord
-from core.persistence.database import session_scope
-from core.persistence.invoicing_tables import OperationStatus
-from core.persistence.tables import WorkspaceRecord
-from core.roles import SETUP_ROLES, Role, may_invoice, may_pair, sees_bank_data
-from core.services.bank_connections import renew_connection
-from core.services.chat_messages import change_bodies
-from core.services.events import audit
-from core.services.handoff_marking import mark_invoices, mark_item_again
-from core.services.invoice_lookup import invoice_numbered
-from core.services.members import Member, member_for
-from core.services.pairing import ignore, pair, unpair_transaction
-from core.services.proformas import issue_final_invoice
-from core.services.sales import invoice_sale
-from core.services.write_back import OperationView, retry_operation
-from handlers.context import Chat, ChatUser
-from handlers.listing import unmatched_list
-from handlers.messages import Button, Message, Reply
-from handlers.notifications import unmatched_message
-from handlers.routing import new_action_in
-from handlers.texts import text
+from reconbot.core.errors import ProviderError, ReconciliationError, SetupError
+from reconbot.core.persistence.bank_tables import BankConnectionRecord
+from reconbot.core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.invoicing_tables import OperationStatus
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.roles import SETUP_ROLES, Role, may_invoice, may_pair, sees_bank_data
+from reconbot.core.services.banks.connections import renew_connection
+from reconbot.core.services.chat.queue import change_bodies
+from reconbot.core.services.events import audit
+from reconbot.core.services.handoff.marking import mark_invoices, mark_item_again
+from reconbot.core.services.invoicing.lookup import invoice_numbered
+from reconbot.core.services.invoicing.proformas import issue_final_invoice
+from reconbot.core.services.invoicing.sales import invoice_sale
+from reconbot.core.services.invoicing.write_back import OperationView, retry_operation
+from reconbot.core.services.people.members import Member, member_for_in
+from reconbot.core.services.reconciliation.pairing import ignore, pair, unpair_transaction
+from reconbot.handlers.context import Chat, ChatUser
+from reconbot.handlers.listing import unmatched_list
+from reconbot.handlers.messages import Button, Message, Reply
+from reconbot.handlers.notifications import unmatched_message
+from reconbot.handlers.routing import new_action_in
+from reconbot.handlers.texts import text
 
 PERMISSIONS: dict[str, Callable[[Role], bool]] = {
     "pair": may_pair,
@@ -149,7 +149,7 @@ def _resolve(chat: Chat, user: ChatUser, action_id: str) -> Pressed | Reply:
         action = session.get(ChatActionRecord, action_id[:32])
         if action is None or action.workspace_id != chat.workspace_id or action.kind not in PERMISSIONS:
             return Reply(toast=text(language, "action.unknown"))
-        member = member_for(session, chat.workspace_id, user.platform, user.user_id)
+        member = member_for_in(session, chat.workspace_id, user.platform, user.user_id)
         if member is None:
             return Reply(toast=text(language, "not_linked"))
         pressed = Pressed(action_id, action.kind, dict(action.subject), action.decision, action.event_id, member,

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from core.errors import SetupError
-from core.persistence.database import session_scope
-from core.persistence.tables import WorkspaceRecord
-from core.roles import SETUP_ROLES, sees_bank_data
-from core.services.chat_setup import add_channel
-from core.services.members import Member, member_for, use_link_code
-from handlers.actions import language_of
-from handlers.context import Chat, ChatUser, Place
-from handlers.listing import balances, invoice_paid, status, unmatched_list
-from handlers.messages import Message, Reply
-from handlers.texts import text
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.roles import SETUP_ROLES, sees_bank_data
+from reconbot.core.services.chat.setup import add_channel_in
+from reconbot.core.services.people.members import Member, member_for_in, use_link_code_in
+from reconbot.handlers.actions import language_of
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.listing import balances, invoice_paid, status, unmatched_list
+from reconbot.handlers.messages import Message, Reply
+from reconbot.handlers.texts import text
 
 COMMANDS = ("status", "unmatched", "paid", "balance", "here", "help")
 
@@ -29,7 +29,7 @@ async def run_command(chat: Chat, user: ChatUser, place: Place, text_: str) -> R
     name = name.lstrip("/").split("@")[0].lower()
     with Session(chat.engine) as session:
         language = language_of(session, chat.workspace_id)
-        member = member_for(session, chat.workspace_id, user.platform, user.user_id)
+        member = member_for_in(session, chat.workspace_id, user.platform, user.user_id)
     if name in ("", "help", "start"):
         return Reply.say(text(language, "help"))
     if name not in COMMANDS:
@@ -57,7 +57,7 @@ def _here(chat: Chat, user: ChatUser, place: Place, member: Member, language: st
         return Reply.say(text(language, "refused", role=member.role.value))
     with session_scope(chat.engine) as session:
         # Bank data goes to a private chat of a member who may see it; a shared channel waits for the owner's word.
-        add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
+        add_channel_in(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
                     bank_data=True if place.private and sees_bank_data(member.role) else None,
                     group=not place.private)  # fmt: skip
     lines = () if place.private else (text(language, "here.bank"),)
@@ -75,9 +75,9 @@ async def start(chat: Chat, user: ChatUser, place: Place, code: str) -> Reply:
         return Reply.say(text(language, "start.hello"))
     try:
         with session_scope(chat.engine) as session:
-            member = use_link_code(session, chat.workspace_id, code, user.platform, user.user_id, now=chat.clock())
+            member = use_link_code_in(session, chat.workspace_id, code, user.platform, user.user_id, now=chat.clock())
             if place.private:
-                add_channel(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
+                add_channel_in(session, chat.workspace_id, place.platform, place.address, actor=user.actor,
                             name=member.name, bank_data=sees_bank_data(member.role), group=False)  # fmt: skip
     except SetupError as exc:
         return Reply.say(str(exc))

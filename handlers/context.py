@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import utcnow
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_sources import InvoiceSources
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import utcnow
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.sources import InvoiceSources
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,20 +11,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from core.domain import TransactionStatus
-from core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
-from core.persistence.chat_tables import ChatChannelRecord
-from core.persistence.tables import (
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
+from reconbot.core.persistence.chat_tables import ChatChannelRecord
+from reconbot.core.persistence.tables import (
     AllocationRecord,
     BankAccountRecord,
     BankTransactionRecord,
     WorkspaceRecord,
 )
-from core.services.consents import days_left
-from core.services.invoice_lookup import invoice_numbered
-from handlers.context import Chat
-from handlers.messages import Message
-from handlers.texts import money, text
+from reconbot.core.services.banks.consents import days_left
+from reconbot.core.services.invoicing.lookup import invoice_numbered
+from reconbot.handlers.context import Chat
+from reconbot.handlers.messages import Message
+from reconbot.handlers.texts import money, text
 
 WAITING = (TransactionStatus.UNMATCHED, TransactionStatus.SUGGESTED)
 

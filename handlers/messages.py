@@ -79,7 +79,7 @@ class Reply:
     or in a private chat when ``private`` and the chat is shared); ``toast`` is the short
     answer to a press (Telegram's callback answer, ≤200 characters); ``ask_number`` asks the
     person for an invoice number for the action id it holds (Slack: a modal; Telegram: a
-    reply prompt whose message id is remembered with ``handlers.actions.remember_prompt``).
+    reply prompt whose message id is remembered with ``reconbot.handlers.actions.remember_prompt``).
     """
 
     message: Message | None = None

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.matching.model import Flag
-from core.persistence.tables import BankTransactionRecord, InvoiceRecord, MatchSuggestionRecord
-from core.services.events import EventKind
-from core.services.handoff_marking import waiting_for_a_hand
-from handlers.messages import Button, Message, Style
-from handlers.texts import money, text
+from reconbot.core.matching.model import Flag
+from reconbot.core.persistence.tables import BankTransactionRecord, InvoiceRecord, MatchSuggestionRecord
+from reconbot.core.services.events import EventKind
+from reconbot.core.services.handoff.marking import waiting_for_a_hand
+from reconbot.handlers.messages import Button, Message, Style
+from reconbot.handlers.texts import money, text
 
 # Events that show bank transactions: only for channels where bank data may be read.
 BANK_KINDS = frozenset({EventKind.PAYMENT_MATCHED, EventKind.PARTIAL_PAYMENT, EventKind.OVERPAYMENT,

@@ -17,15 +17,15 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from core.persistence.bulk import insert_unless_present
-from core.persistence.chat_tables import ChatActionRecord, ChatChannelRecord, ChatMessageRecord, MessageStatus
-from core.persistence.database import session_scope
-from core.persistence.tables import OutboxEventRecord, WorkspaceRecord
-from core.services.chat_setup import channels
-from core.services.events import EventKind
-from handlers.messages import Button, Message
-from handlers.notifications import BANK_KINDS, DIGESTIBLE, NewAction, compose, superseded
-from handlers.texts import money, text
+from reconbot.core.persistence.bulk import insert_unless_present
+from reconbot.core.persistence.chat_tables import ChatActionRecord, ChatChannelRecord, ChatMessageRecord, MessageStatus
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import OutboxEventRecord, WorkspaceRecord
+from reconbot.core.services.chat.setup import Channel, channels_in
+from reconbot.core.services.events import EventKind
+from reconbot.handlers.messages import Button, Message
+from reconbot.handlers.notifications import BANK_KINDS, DIGESTIBLE, NewAction, compose, superseded
+from reconbot.handlers.texts import money, text
 
 # More than this many bank messages waiting for one channel are told as one digest.
 DIGEST_AT = 5
@@ -44,7 +44,7 @@ def new_action_in(session: Session, workspace_id: int, decision: str, event_id: 
     return new_action
 
 
-def hears(channel: ChatChannelRecord, kind: str) -> bool:
+def hears(channel: Channel, kind: str) -> bool:
     """Return True when the channel should get events of ``kind``: its filter allows them, and bank data only
     where the owner allowed it."""
     if channel.kinds and kind not in channel.kinds:
@@ -61,11 +61,11 @@ def route_events(engine: Engine, now: datetime, *, limit: int = 500) -> int:
     with session_scope(engine) as session:
         query = select(OutboxEventRecord).where(col(OutboxEventRecord.delivered_at).is_(None))
         events = session.exec(query.order_by(col(OutboxEventRecord.created_at)).limit(limit)).all()
-        listeners: dict[int, list[ChatChannelRecord]] = {}
+        listeners: dict[int, list[Channel]] = {}
         languages: dict[int, str] = {}
         for event in events:
             if event.workspace_id not in listeners:
-                listeners[event.workspace_id] = channels(session, event.workspace_id)
+                listeners[event.workspace_id] = channels_in(session, event.workspace_id)
                 workspace = session.get(WorkspaceRecord, event.workspace_id)
                 languages[event.workspace_id] = workspace.language.value if workspace else "en"
             if not listeners[event.workspace_id] or not _take(session, event.id, now):
@@ -91,7 +91,7 @@ def _take(session: Session, event_id: str, now: datetime) -> bool:
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _queue(session: Session, channel: ChatChannelRecord, event_id: str, kind: str, body: dict[str, Any],
+def _queue(session: Session, channel: Channel, event_id: str, kind: str, body: dict[str, Any],
            now: datetime) -> int:  # fmt: skip
     row = {"workspace_id": channel.workspace_id, "channel_id": channel.id, "event_id": event_id, "kind": kind,
            "body": body, "status": MessageStatus.PENDING, "created_at": now}  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.money import format_money
+from reconbot.core.money import format_money
 
 LANGUAGES = ("en", "hu", "pl")
 

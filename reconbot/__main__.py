@@ -1,3 +1,3 @@
-from reconbot.cli import entry
+from reconbot.cli.main import entry
 
 entry()

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlmodel import Session, col, select
 
-from admin.app import create_app
-from admin.status_pages import RUNNING_SCHEDULER_KEY
-from bot.runtime import ChatRuntime
-from core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
-from core.services.accounts import needs_first_run
-from core.services.bank_providers import BankFeeds
-from core.services.feed_scheduler import FeedScheduler, SchedulerLock
-from core.settings import listen_address
-from reconbot.books import open_books
+from reconbot.admin.app import create_app
+from reconbot.admin.status_pages import RUNNING_SCHEDULER_KEY
+from reconbot.bot.runtime import ChatRuntime
+from reconbot.cli.books import open_books
+from reconbot.core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.jobs.scheduler import FeedScheduler, SchedulerLock
+from reconbot.core.services.people.accounts import needs_first_run
+from reconbot.core.settings import listen_address
 
 log = logging.getLogger("reconbot")
 

@@ -51,7 +51,7 @@ def _fresh_postgres_schema(server_url: str) -> Iterator[str]:
     nothing is created in ``public`` and every run sees only its own tables.
     """
     # Imported here, not at the top, so a broken core package cannot stop the whole suite from collecting.
-    from core.settings import normalise_database_url
+    from reconbot.core.settings import normalise_database_url
 
     server = make_url(normalise_database_url(server_url))
     schema = f"t_{secrets.token_hex(6)}"
@@ -85,8 +85,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """Return an engine on ``database_url``, migrated to head; disposed after the test."""
-    from core.persistence.database import create_engine_for
-    from core.persistence.schema import upgrade
+    from reconbot.core.persistence.database import create_engine_for
+    from reconbot.core.persistence.schema import upgrade
 
     engine = create_engine_for(database_url)
     upgrade(engine)

@@ -22,16 +22,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
-from bot.platform import ChatBot
-from bot.slack import render
-from bot.slack.transport import SlackTransport
-from core.errors import ProviderError, SetupError
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import WorkspaceRecord
-from core.services.chat_setup import ChatConnection
-from handlers import actions, commands, texts
-from handlers.context import Chat, ChatUser, Place
-from handlers.messages import Reply
+from reconbot.bot.platform import ChatBot
+from reconbot.bot.slack import render
+from reconbot.bot.slack.transport import SlackTransport
+from reconbot.core.errors import ProviderError, SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.services.chat.setup import ChatConnection
+from reconbot.handlers import actions, commands, texts
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ REFUSED_APP_TOKEN = frozenset({"invalid_auth", "not_authed", "token_revoked", "a
 class SlackBot(ChatBot):
     """The Slack bot of ``connection`` (mode ``socket``: needs ``bot_token`` and ``app_token``; mode ``http``:
     ``bot_token`` and ``signing_secret``). ``base_url`` points the Web API elsewhere (default
-    ``core.settings.slack_api_url()``). Raises SetupError when a credential the mode needs is missing.
+    ``reconbot.core.settings.slack_api_url()``). Raises SetupError when a credential the mode needs is missing.
     """
 
     def __init__(

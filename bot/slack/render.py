@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.messages import Button, Message, Style
+from reconbot.handlers.messages import Button, Message, Style
 
 ACTION_PREFIX = "rb_"  # action buttons: rb_<i>; link buttons: rb_link_<i> (acknowledged, nothing else)
 LINK_PREFIX = "rb_link_"

@@ -10,11 +10,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.slack.render import blocks, fallback_text
-from bot.transport import ChatTransport, DeliveryError
-from core.persistence.chat_tables import Platform
-from core.settings import slack_api_url
-from handlers.messages import Message
+from reconbot.bot.slack.render import blocks, fallback_text
+from reconbot.bot.transport import ChatTransport, DeliveryError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.settings import slack_api_url
+from reconbot.handlers.messages import Message
 
 # Errors where the same call can never succeed: the channel shows the problem instead of retrying.
 PERMANENT_ERRORS = frozenset({

@@ -11,12 +11,12 @@ from aiogram import Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.platform import ChatBot
-from bot.telegram.router import ALLOWED_UPDATES, build_router
-from bot.telegram.transport import TelegramTransport
-from core.errors import SetupError
-from core.services.chat_setup import ChatConnection, set_bot_name
-from handlers.context import Chat
+from reconbot.bot.platform import ChatBot
+from reconbot.bot.telegram.router import ALLOWED_UPDATES, build_router
+from reconbot.bot.telegram.transport import TelegramTransport
+from reconbot.core.errors import SetupError
+from reconbot.core.services.chat.setup import ChatConnection, set_bot_name
+from reconbot.handlers.context import Chat
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 class TelegramBot(ChatBot):
     """Receives updates for ``connection`` (mode ``polling`` or ``webhook``) and answers through ``transport``.
 
-    ``api_base`` overrides ``core.settings.telegram_api_url()``; ``polling_timeout`` is getUpdates' long-poll wait.
+    ``api_base`` overrides ``reconbot.core.settings.telegram_api_url()``; ``polling_timeout`` is getUpdates'
+    long-poll wait.
     Raises SetupError when the connection has no bot token, or is a webhook without a secret.
     """
 

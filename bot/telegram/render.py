@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.messages import Message
+from reconbot.handlers.messages import Message
 
 LIMIT = 4096  # Telegram's longest message text, counted in UTF-16 code units
 NOTE_BUDGET = 512  # the note (who did what) is kept even when the body is cut, so it gets a share of its own

@@ -16,12 +16,12 @@ from aiogram.types import Message as TelegramMessage
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.telegram.render import Action, html, keyboard
-from core.persistence.chat_tables import Platform
-from handlers import actions, commands, texts
-from handlers.actions import language_of
-from handlers.context import Chat, ChatUser, Place
-from handlers.messages import Reply
+from reconbot.bot.telegram.render import Action, html, keyboard
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.handlers import actions, commands, texts
+from reconbot.handlers.actions import language_of
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ COMMANDS = ("status", "unmatched", "paid", "balance", "help", "here")
 ALLOWED_UPDATES = ["message", "callback_query"]
 ALERT_ABOVE = 64  # a longer answer to a press (a refusal with its reason) is an alert the user dismisses
 ASK_NUMBER = "Reply with the invoice number"
-# The bot's own sentences, in English until handlers.texts has these keys (then in the workspace's language).
+# The bot's own sentences, in English until reconbot.handlers.texts has these keys (then in the workspace's language).
 ENGLISH = {
     "telegram.sent_privately": "I sent you the answer in a private chat.",
     "telegram.open_private": "I can only show this in a private chat: open https://t.me/{bot}, press Start, then ask "

@@ -19,10 +19,10 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from bot.telegram.render import html, keyboard
-from bot.transport import ChatTransport, DeliveryError
-from core.settings import telegram_api_url
-from handlers.messages import Message
+from reconbot.bot.telegram.render import html, keyboard
+from reconbot.bot.transport import ChatTransport, DeliveryError
+from reconbot.core.settings import telegram_api_url
+from reconbot.handlers.messages import Message
 
 NOT_MODIFIED = "message is not modified"
 GROUP_PACE = 3.0  # Telegram allows about 20 messages a minute in one group
@@ -52,7 +52,7 @@ class TelegramTransport(ChatTransport):
     platform = "telegram"
 
     def __init__(self, token: str, *, base: str | None = None) -> None:
-        """Talk to the Bot API at ``base`` (default ``core.settings.telegram_api_url()``).
+        """Talk to the Bot API at ``base`` (default ``reconbot.core.settings.telegram_api_url()``).
 
         Raises aiogram's TokenValidationError (which does not echo the token) for a malformed token.
         """

@@ -8,7 +8,7 @@ import logging
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from core.errors import InputError
+from reconbot.core.errors import InputError
 
 PDF_MAGIC = b"%PDF-"
 MAX_PDF_BYTES = 50 * 1024 * 1024  # far above any invoice; keeps one upload from filling the archive

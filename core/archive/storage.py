@@ -1,7 +1,7 @@
 """Where archived PDFs are kept: the local disk by default, S3-compatible object storage by configuration.
 
 Keys are content-addressed (``<workspace id>/<sha256>``), so a key's bytes never change:
-``put`` never overwrites, and whoever reads checks the SHA-256 (``core.services.archive``).
+``put`` never overwrites, and whoever reads checks the SHA-256 (``reconbot.core.services.archive.filing``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from core.errors import ProviderError
-from core.settings import S3Settings, archive_dir, archive_s3_settings
+from reconbot.core.errors import ProviderError
+from reconbot.core.settings import S3Settings, archive_dir, archive_s3_settings
 
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 

@@ -26,8 +26,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
-from core.banks.model import (
+from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
+from reconbot.core.banks.model import (
     Balance,
     Consent,
     ConsentRequest,
@@ -38,11 +38,11 @@ from core.banks.model import (
     Institution,
     ProviderAccount,
 )
-from core.banks.provider import BankProvider, ProviderContext
-from core.domain import Transaction
-from core.http_client import IntegrationHttp
+from reconbot.core.banks.provider import BankProvider, ProviderContext
+from reconbot.core.domain import Transaction
+from reconbot.core.http_client import IntegrationHttp
 
-log = logging.getLogger("reconbot.banks.enable_banking")
+log = logging.getLogger(__name__)
 
 NAME = "enable-banking"
 DEFAULT_BASE_URL = "https://api.enablebanking.com"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ProviderError, RateLimitedError
+from reconbot.core.errors import ProviderError, RateLimitedError
 
 __all__ = ["ConsentExpiredError", "ConsentRefusedError", "ProviderError", "RateLimitedError"]
 

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from core.domain import Transaction
-from core.parties import compact_iban
+from reconbot.core.domain import Transaction
+from reconbot.core.parties import compact_iban
 
 # How far a booking date may move when a pending transaction gets booked.
 PENDING_DATE_DRIFT_DAYS = 5

@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 
 import httpx
 
-from core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
-from core.banks.model import (
+from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
+from reconbot.core.banks.model import (
     Balance,
     CallBudget,
     Consent,
@@ -36,12 +36,12 @@ from core.banks.model import (
     Institution,
     ProviderAccount,
 )
-from core.banks.provider import BankProvider, ProviderContext
-from core.domain import Transaction
-from core.http_client import IntegrationHttp, retry_after_seconds
-from core.money import parse_dot_amount
+from reconbot.core.banks.provider import BankProvider, ProviderContext
+from reconbot.core.domain import Transaction
+from reconbot.core.http_client import IntegrationHttp, retry_after_seconds
+from reconbot.core.money import parse_dot_amount
 
-log = logging.getLogger("reconbot.banks.gocardless")
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://bankaccountdata.gocardless.com/api/v2"
 NAME = "gocardless"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from core.domain import Transaction
+from reconbot.core.domain import Transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The interface every account-information provider implements, and the registry that builds them.
 
 A provider is a thin client: it turns the provider's HTTP API into the values of
-``core.banks.model`` and its failures into ``core.banks.errors``. It stores
-nothing; ``core.services.bank_*`` decide what to keep.
+``reconbot.core.banks.model`` and its failures into ``reconbot.core.banks.errors``. It stores
+nothing; ``reconbot.core.services.bank_*`` decide what to keep.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import ClassVar
 
-from core.banks.model import (
+from reconbot.core.banks.model import (
     Balance,
     Consent,
     ConsentRequest,
@@ -24,7 +24,7 @@ from core.banks.model import (
     FeedTransactions,
     Institution,
 )
-from core.domain import Invoice
+from reconbot.core.domain import Invoice
 
 
 def _utcnow() -> datetime:
@@ -48,7 +48,7 @@ class ProviderContext:
 
 
 class BankProvider(ABC):
-    """One account-information provider. Every method may raise ``core.banks.errors.ProviderError``.
+    """One account-information provider. Every method may raise ``reconbot.core.banks.errors.ProviderError``.
 
     ``reference`` arguments are the ids the provider handed out: ``ConsentStart.reference``
     for a pending authorisation, ``Consent.reference`` for a granted consent.
@@ -106,9 +106,9 @@ class BankProvider(ABC):
 
 # name -> "module:Class"; imported on first use so a CLI command pays only for the provider it uses.
 PROVIDERS: dict[str, str] = {
-    "sandbox": "core.banks.sandbox:SandboxProvider",
-    "enable-banking": "core.banks.enable_banking:EnableBankingProvider",
-    "gocardless": "core.banks.gocardless:GoCardlessProvider",
+    "sandbox": "reconbot.core.banks.sandbox:SandboxProvider",
+    "enable-banking": "reconbot.core.banks.enable_banking:EnableBankingProvider",
+    "gocardless": "reconbot.core.banks.gocardless:GoCardlessProvider",
 }
 
 

@@ -46,9 +46,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from core.banks import sandbox_payers as data
-from core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError
-from core.banks.model import (
+from reconbot.core.banks import sandbox_payers as data
+from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError
+from reconbot.core.banks.model import (
     Balance,
     Consent,
     ConsentRequest,
@@ -59,9 +59,9 @@ from core.banks.model import (
     Institution,
     ProviderAccount,
 )
-from core.banks.provider import BankProvider, ProviderContext
-from core.domain import Direction, Invoice, InvoiceKind, Transaction
-from core.parties import name_tokens, tax_key
+from reconbot.core.banks.provider import BankProvider, ProviderContext
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, Transaction
+from reconbot.core.parties import name_tokens, tax_key
 
 MAX_CONSENT_DAYS = 180
 MAX_HISTORY_DAYS = 90

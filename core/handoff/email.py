@@ -15,9 +15,9 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from core.errors import ProviderError
-from core.handoff.model import Document, file_name
-from core.handoff.receiver import Receiver, ReceiverContext, check_settings
+from reconbot.core.errors import ProviderError
+from reconbot.core.handoff.model import Document, file_name
+from reconbot.core.handoff.receiver import Receiver, ReceiverContext, check_settings
 
 _TITLES = {"invoice": "Invoice", "advance": "Advance invoice", "settlement": "Payment of invoice"}
 

@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from core.errors import ProviderError
-from core.handoff.model import SETTLEMENT_COLUMNS, Document, file_name, to_csv
-from core.handoff.receiver import Receiver, ReceiverContext, check_settings
+from reconbot.core.errors import ProviderError
+from reconbot.core.handoff.model import SETTLEMENT_COLUMNS, Document, file_name, to_csv
+from reconbot.core.handoff.receiver import Receiver, ReceiverContext, check_settings
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -1,6 +1,6 @@
 """What is handed to the accountant: an invoice (or advance invoice) with its settlements, or one settlement.
 
-Plain values built from the stored rows by ``core.services.handoff_sending``; each receiver turns
+Plain values built from the stored rows by ``reconbot.core.services.handoff.sending``; each receiver turns
 them into its own form (JSON, CSV, an e-mail).
 """
 
@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.money import format_amount
+from reconbot.core.money import format_amount
 
 INVOICE_COLUMNS = ("number", "kind", "partner_name", "partner_tax_id", "issue_date", "due_date", "gross",
                    "currency", "paid_amount", "status")  # fmt: skip

@@ -2,7 +2,7 @@
 
 A receiver is thin: it delivers one ``Document`` and returns what the other side answered,
 or raises ``ProviderError`` (``permanent`` when sending again cannot help). It stores nothing;
-``core.services.handoff_sending`` decides what to send and records how it went.
+``reconbot.core.services.handoff.sending`` decides what to send and records how it went.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from core.errors import ProviderError
-from core.handoff.model import Document
+from reconbot.core.errors import ProviderError
+from reconbot.core.handoff.model import Document
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,9 @@ def check_settings(kind: str, settings: Mapping[str, str], required: tuple[str, 
 
 def receiver_class(kind: str) -> type[Receiver]:
     """Return the receiver class of ``kind``; raises ``ProviderError`` (permanent) for an unknown kind."""
-    from core.handoff.email import EmailReceiver
-    from core.handoff.folder import FolderReceiver
-    from core.handoff.webhook import WebhookReceiver
+    from reconbot.core.handoff.email import EmailReceiver
+    from reconbot.core.handoff.folder import FolderReceiver
+    from reconbot.core.handoff.webhook import WebhookReceiver
 
     classes: dict[str, type[Receiver]] = {c.kind: c for c in (WebhookReceiver, EmailReceiver, FolderReceiver)}
     if kind not in classes:

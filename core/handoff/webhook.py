@@ -13,10 +13,10 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from core.errors import ProviderError
-from core.handoff.model import Document
-from core.handoff.receiver import Receiver, ReceiverContext, check_settings
-from core.http_client import IntegrationHttp
+from reconbot.core.errors import ProviderError
+from reconbot.core.handoff.model import Document
+from reconbot.core.handoff.receiver import Receiver, ReceiverContext, check_settings
+from reconbot.core.http_client import IntegrationHttp
 
 SIGNATURE_HEADER = "X-Reconbot-Signature"
 TIMESTAMP_HEADER = "X-Reconbot-Timestamp"

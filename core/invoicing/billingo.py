@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import httpx
 
-from core.errors import ProviderError
-from core.http_client import IntegrationHttp
-from core.invoicing.billingo_wire import (
+from reconbot.core.errors import ProviderError
+from reconbot.core.http_client import IntegrationHttp
+from reconbot.core.invoicing.billingo_wire import (
     NAME,
     decimal,
     document_body,
@@ -32,7 +32,7 @@ from core.invoicing.billingo_wire import (
     same_partner,
     to_source_invoice,
 )
-from core.invoicing.model import (
+from reconbot.core.invoicing.model import (
     Buyer,
     DocumentRef,
     InvoiceOrder,
@@ -41,8 +41,8 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
-from core.money import ZERO
+from reconbot.core.invoicing.source import InvoiceSource, SourceContext, require_pdf
+from reconbot.core.money import ZERO
 
 DEFAULT_BASE_URL = "https://api.billingo.hu/v3"
 PER_PAGE = 100  # the most Billingo serves per page

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import orjson
 
-from core.domain import Direction, Invoice, InvoiceKind, status_for
-from core.errors import ProviderError
-from core.invoicing.model import Buyer, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
-from core.money import ZERO
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.model import Buyer, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
+from reconbot.core.money import ZERO
 
 NAME = "billingo"
 

@@ -17,9 +17,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
-from core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, natural_key, status_for
-from core.errors import InputError
-from core.money import ZERO, is_currency, parse_dot_amount
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, natural_key, status_for
+from reconbot.core.errors import InputError
+from reconbot.core.money import ZERO, is_currency, parse_dot_amount
 
 COLUMNS = (
     "number", "direction", "kind", "partner_name", "partner_tax_id", "partner_iban", "order_number",

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from core.errors import ProviderError
-from core.http_client import IntegrationHttp
-from core.invoicing.fakturownia_wire import (
+from reconbot.core.errors import ProviderError
+from reconbot.core.http_client import IntegrationHttp
+from reconbot.core.invoicing.fakturownia_wire import (
     NAME,
     amount,
     carries_key,
@@ -37,7 +37,7 @@ from core.invoicing.fakturownia_wire import (
     to_source_invoice,
     wire_id,
 )
-from core.invoicing.model import (
+from reconbot.core.invoicing.model import (
     DocumentRef,
     InvoiceOrder,
     InvoicePage,
@@ -45,9 +45,9 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
+from reconbot.core.invoicing.source import InvoiceSource, SourceContext, require_pdf
 
-log = logging.getLogger("reconbot.invoicing.fakturownia")
+log = logging.getLogger(__name__)
 
 PER_PAGE = 100  # the README's maximum
 MAX_PAGES = 1000  # a guard against a server that ignores ``page``; 100,000 changes in one pull is not a real case

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from core.domain import Direction, Invoice, InvoiceKind, status_for
-from core.errors import ProviderError
-from core.invoicing.model import InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
-from core.money import ZERO
-from core.parties import compact_iban
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.model import InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
+from reconbot.core.money import ZERO
+from reconbot.core.parties import compact_iban
 
 NAME = "fakturownia"
 

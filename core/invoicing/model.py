@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from core.domain import Invoice
-from core.money import ZERO
+from reconbot.core.domain import Invoice
+from reconbot.core.money import ZERO
 
 
 class PaymentMethod(StrEnum):
@@ -135,7 +135,7 @@ class InvoiceLine:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceOrder:
-    """An invoice to issue, provider-independent (built by ``core.invoicing.sales``).
+    """An invoice to issue, provider-independent (built by ``reconbot.core.invoicing.sales``).
 
     ``external_key`` is reconbot's idempotency key: Billingo's ``vendor_id``, Fakturownia's
     ``oid`` (with ``oid_unique=yes``), Számlázz.hu's ``szamlaKulsoAzon``. ``send_email``

@@ -25,12 +25,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.domain import Direction, Invoice, InvoiceKind, status_for
-from core.errors import InputError
-from core.invoicing.model import SourceInvoice
-from core.invoicing.sales import Sale, parse_sale
-from core.invoicing.source import PDF_MAGIC
-from core.money import ZERO, is_currency
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
+from reconbot.core.errors import InputError
+from reconbot.core.invoicing.model import SourceInvoice
+from reconbot.core.invoicing.sales import Sale, parse_sale
+from reconbot.core.invoicing.source import PDF_MAGIC
+from reconbot.core.money import ZERO, is_currency
 
 SIGNATURE_HEADER = "X-Reconbot-Signature"
 TOLERANCE_SECONDS = 300

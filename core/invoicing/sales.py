@@ -13,9 +13,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from core.errors import InputError, ReconciliationError
-from core.invoicing.model import Buyer, InvoiceLine, InvoiceOrder, PaymentMethod
-from core.money import ZERO, format_amount, is_currency
+from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.invoicing.model import Buyer, InvoiceLine, InvoiceOrder, PaymentMethod
+from reconbot.core.money import ZERO, format_amount, is_currency
 
 # What the product documents list, and what each means to an invoicing system.
 SALE_METHODS: dict[str, PaymentMethod] = {

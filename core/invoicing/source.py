@@ -1,8 +1,8 @@
 """The interface every invoicing system implements, and the registry that builds them.
 
 A source is a thin client over one system's API: it turns the wire format into the
-values of ``core.invoicing.model`` and failures into ``core.errors.ProviderError``
-(``permanent`` when retrying cannot help). It stores nothing; ``core.services.invoice_*``
+values of ``reconbot.core.invoicing.model`` and failures into ``reconbot.core.errors.ProviderError``
+(``permanent`` when retrying cannot help). It stores nothing; ``reconbot.core.services.invoice_*``
 decide what to keep, and they call each operation at most once per attempt.
 
 Every write is idempotent by reconbot's key: called again with ``maybe_done=True``
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from core.errors import ProviderError
-from core.invoicing.model import (
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.model import (
     DocumentRef,
     InvoiceOrder,
     InvoicePage,
@@ -52,7 +52,7 @@ class SourceContext:
 
 
 class InvoiceSource(ABC):
-    """One invoicing system. Every method may raise ``core.errors.ProviderError``."""
+    """One invoicing system. Every method may raise ``reconbot.core.errors.ProviderError``."""
 
     #: the name users type (``reconbot invoicing setup billingo``) and that is stored with each invoice
     name: ClassVar[str]
@@ -142,9 +142,9 @@ def require_pdf(system: str, content: bytes, doing: str) -> bytes:
 
 # name -> "module:Class"; imported on first use so a command pays only for the system it uses.
 SOURCES: dict[str, str] = {
-    "billingo": "core.invoicing.billingo:BillingoSource",
-    "fakturownia": "core.invoicing.fakturownia:FakturowniaSource",
-    "szamlazz": "core.invoicing.szamlazz:SzamlazzSource",
+    "billingo": "reconbot.core.invoicing.billingo:BillingoSource",
+    "fakturownia": "reconbot.core.invoicing.fakturownia:FakturowniaSource",
+    "szamlazz": "reconbot.core.invoicing.szamlazz:SzamlazzSource",
 }
 
 

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus
-from core.errors import ProviderError
-from core.http_client import IntegrationHttp
-from core.invoicing import szamlazz_xml as wire
-from core.invoicing.model import (
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus
+from reconbot.core.errors import ProviderError
+from reconbot.core.http_client import IntegrationHttp
+from reconbot.core.invoicing import szamlazz_xml as wire
+from reconbot.core.invoicing.model import (
     DocumentRef,
     InvoiceOrder,
     InvoicePage,
@@ -34,10 +34,10 @@ from core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
-from core.invoicing.source import InvoiceSource, SourceContext, require_pdf
-from core.money import ZERO
+from reconbot.core.invoicing.source import InvoiceSource, SourceContext, require_pdf
+from reconbot.core.money import ZERO
 
-log = logging.getLogger("reconbot.invoicing.szamlazz")
+log = logging.getLogger(__name__)
 
 NAME = "számlázz.hu"
 DEFAULT_BASE_URL = "https://www.szamlazz.hu"

@@ -16,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from core.domain import Direction, Invoice, InvoiceKind, status_for
-from core.invoicing.model import Buyer, InvoiceLine, SourceInvoice
-from core.money import ZERO, format_amount
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
+from reconbot.core.invoicing.model import Buyer, InvoiceLine, SourceInvoice
+from reconbot.core.money import ZERO, format_amount
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SZAMLA_NS = "http://www.szamlazz.hu/szamla"  # the query answer (and, unverified, the data push)

@@ -3,10 +3,10 @@
 ``reconcile(transactions, invoices)`` returns one explained decision per transaction.
 """
 
-from core.matching.engine import MatchingEngine, MatchPolicy, reconcile
-from core.matching.model import AllocationDraft, Candidate, Flag, MatchResult, MatchStatus
-from core.matching.payers import KnownPayer
-from core.matching.reasons import Reason
+from reconbot.core.matching.engine import MatchingEngine, MatchPolicy, reconcile
+from reconbot.core.matching.model import AllocationDraft, Candidate, Flag, MatchResult, MatchStatus
+from reconbot.core.matching.payers import KnownPayer
+from reconbot.core.matching.reasons import Reason
 
 __all__ = [
     "AllocationDraft",

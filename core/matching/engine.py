@@ -13,16 +13,16 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core.domain import Invoice, InvoiceKind, InvoiceStatus, Transaction
-from core.matching import reasons
-from core.matching.combinations import SubsetSearch, subsets_summing_to
-from core.matching.ledger import Ledger
-from core.matching.model import AllocationDraft, Flag, MatchResult, MatchStatus
-from core.matching.numbers import Strength
-from core.matching.payers import KnownPayer, PartnerDirectory, Payer
-from core.matching.proposals import PAYER_POINTS, Proposal, Proposals, reference_points
-from core.matching.reasons import Reason
-from core.matching.references import (
+from reconbot.core.domain import Invoice, InvoiceKind, InvoiceStatus, Transaction
+from reconbot.core.matching import reasons
+from reconbot.core.matching.combinations import SubsetSearch, subsets_summing_to
+from reconbot.core.matching.ledger import Ledger
+from reconbot.core.matching.model import AllocationDraft, Flag, MatchResult, MatchStatus
+from reconbot.core.matching.numbers import Strength
+from reconbot.core.matching.payers import KnownPayer, PartnerDirectory, Payer
+from reconbot.core.matching.proposals import PAYER_POINTS, Proposal, Proposals, reference_points
+from reconbot.core.matching.reasons import Reason
+from reconbot.core.matching.references import (
     UNUSABLE,
     USABLE,
     USABLE_ELSEWHERE,
@@ -31,7 +31,7 @@ from core.matching.references import (
     parse_split_payment,
     reference_fields,
 )
-from core.money import ZERO, to_minor_units
+from reconbot.core.money import ZERO, to_minor_units
 
 _NOT_EXACT = frozenset({Flag.PARTIAL_PAYMENT, Flag.OVERPAYMENT})
 _SPLIT_MARK = re.compile("/IDC/", re.IGNORECASE)

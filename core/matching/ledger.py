@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from core.domain import Invoice, due_first
-from core.money import ZERO, to_minor_units
+from reconbot.core.domain import Invoice, due_first
+from reconbot.core.money import ZERO, to_minor_units
 
 
 class Ledger:

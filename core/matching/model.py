@@ -6,8 +6,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from core.matching.reasons import Reason
-from core.money import ZERO
+from reconbot.core.matching.reasons import Reason
+from reconbot.core.money import ZERO
 
 
 class MatchStatus(StrEnum):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-from core.text import fold
+from reconbot.core.text import fold
 
 SEP = "|"  # joins segments into one key; never part of a folded segment
 

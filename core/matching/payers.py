@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from itertools import combinations
 
-from core.domain import Invoice
-from core.parties import account_key, cut_word, name_tokens, tax_key
+from reconbot.core.domain import Invoice
+from reconbot.core.parties import account_key, cut_word, name_tokens, tax_key
 
 _MAX_NAME_WORDS = 7  # a bank's name field with an address rarely has more; bounds the subsets tried
 

@@ -6,15 +6,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from core.domain import Invoice
-from core.matching import reasons
-from core.matching.ledger import Ledger
-from core.matching.model import AllocationDraft, Candidate, Flag
-from core.matching.numbers import Strength
-from core.matching.payers import PayerEvidence
-from core.matching.reasons import Reason
-from core.matching.references import KeyKind
-from core.money import ZERO
+from reconbot.core.domain import Invoice
+from reconbot.core.matching import reasons
+from reconbot.core.matching.ledger import Ledger
+from reconbot.core.matching.model import AllocationDraft, Candidate, Flag
+from reconbot.core.matching.numbers import Strength
+from reconbot.core.matching.payers import PayerEvidence
+from reconbot.core.matching.reasons import Reason
+from reconbot.core.matching.references import KeyKind
+from reconbot.core.money import ZERO
 
 # Points of evidence; a candidate's confidence is its points / 100. Reference first, then amount,
 # then payer, as the peers that users trust most weigh them (kivitendo's points, Odoo's order).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from core.money import format_amount
+from reconbot.core.money import format_amount
 
 _TEMPLATES = {
     "reference": "{where} quotes {what} {number} (as {written})",

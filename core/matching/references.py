@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from core.matching.numbers import SEP, Strength, number_keys, segment_spans, segments
-from core.text import fold
+from reconbot.core.matching.numbers import SEP, Strength, number_keys, segment_spans, segments
+from reconbot.core.text import fold
 
 
 class KeyKind(StrEnum):

@@ -2,7 +2,7 @@
 
 A login account is a person (one e-mail, one password); ``member.account_id`` ties it to the workspaces it
 belongs to, with a role in each, so an accountant serving several companies signs in once.
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Index, String, Text
 from sqlmodel import Field
 
-from core.persistence.tables import Record, _created_at
-from core.persistence.types import UTCDateTime
+from reconbot.core.persistence.tables import Record, _created_at
+from reconbot.core.persistence.types import UTCDateTime
 
 
 class LoginAccountRecord(Record, table=True):

@@ -1,12 +1,12 @@
 """Tables of the invoice archive: each invoice's PDFs (versions), who downloaded them, and the archiving rules.
 
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
-The bytes live in the archive storage (``core.archive.storage``) under a content-addressed key;
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
+The bytes live in the archive storage (``reconbot.core.archive.storage``) under a content-addressed key;
 a row keeps their SHA-256, so a file changed behind reconbot's back is noticed when read.
 
 The full-text index (``archive_text``: FTS5 on SQLite, a ``tsvector`` table on PostgreSQL) is
-created by migration 0008 and kept by ``core.services.archive_search``; it is not in ``metadata``
-(``core.persistence.autogen.include_name`` keeps Alembic from dropping it).
+created by migration 0008 and kept by ``reconbot.core.services.archive.search``; it is not in ``metadata``
+(``reconbot.core.persistence.autogen.include_name`` keeps Alembic from dropping it).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from enum import StrEnum
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
-from core.domain import InvoiceKind
-from core.persistence.tables import Record, _created_at, utcnow
-from core.persistence.types import JSONDocument, StrEnumType, UTCDateTime
+from reconbot.core.domain import InvoiceKind
+from reconbot.core.persistence.tables import Record, _created_at, utcnow
+from reconbot.core.persistence.types import JSONDocument, StrEnumType, UTCDateTime
 
 # Kinds archived as soon as their PDF arrives; any other kind (a proforma) waits for a person's approval.
 DEFAULT_AUTO_KINDS = (InvoiceKind.INVOICE, InvoiceKind.ADVANCE, InvoiceKind.CREDIT_NOTE)

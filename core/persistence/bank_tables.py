@@ -1,6 +1,6 @@
 """Tables of the bank feeds: provider credentials, connections, consents, balances, and job claims.
 
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from enum import StrEnum
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
-from core.persistence.tables import Record, _created_at, _currency, utcnow
-from core.persistence.types import Money, StrEnumType, UTCDateTime
+from reconbot.core.persistence.tables import Record, _created_at, _currency, utcnow
+from reconbot.core.persistence.types import Money, StrEnumType, UTCDateTime
 
 
 class ConnectionStatus(StrEnum):
@@ -31,7 +31,7 @@ class ConsentAttemptStatus(StrEnum):
 
 
 class BankProviderRecord(Record, table=True):
-    """A workspace's credentials for one provider, encrypted (``core.encryption.seal``)."""
+    """A workspace's credentials for one provider, encrypted (``reconbot.core.encryption.seal``)."""
 
     __tablename__ = "bank_provider"
     __table_args__ = (UniqueConstraint("workspace_id", "provider"),)
@@ -111,7 +111,7 @@ class JobClaimRecord(Record, table=True):
     """A unit of scheduled work taken by one process: its unique ``key`` is what makes the work happen once.
 
     A claim left unfinished by a crashed process may be taken over after a while
-    (see ``core.services.job_claims``); the work itself is idempotent, so that is safe.
+    (see ``reconbot.core.services.jobs.claims``); the work itself is idempotent, so that is safe.
     """
 
     __tablename__ = "job_claim"

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from core.persistence.tables import Record
+from reconbot.core.persistence.tables import Record
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Tables of the chat side: members and their chat identities, chat connections and channels,
 every message sent (one row per event and channel, so nothing is sent twice), and the buttons' actions.
 
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
-from core.persistence.tables import Record, _created_at
-from core.persistence.types import JSONDocument, StrEnumType, UTCDateTime
-from core.roles import Role
+from reconbot.core.persistence.tables import Record, _created_at
+from reconbot.core.persistence.types import JSONDocument, StrEnumType, UTCDateTime
+from reconbot.core.roles import Role
 
 
 class Platform(StrEnum):
@@ -77,7 +77,7 @@ class LinkCodeRecord(Record, table=True):
 
 
 class ChatConnectionRecord(Record, table=True):
-    """A workspace's bot on one platform: sealed tokens (``core.encryption``) and how it receives updates."""
+    """A workspace's bot on one platform: sealed tokens (``reconbot.core.encryption``) and how it receives updates."""
 
     __tablename__ = "chat_connection"
     __table_args__ = (UniqueConstraint("workspace_id", "platform"),)
@@ -122,7 +122,7 @@ class ChatMessageRecord(Record, table=True):
 
     (``channel_id``, ``event_id``) is unique, so routing an event twice can never make two
     messages; a digest's ``event_id`` is ``digest:<uuid>``. ``body`` is the neutral message
-    (``handlers.messages.Message``) as JSON; ``ref`` is the platform's id of the sent message
+    (``reconbot.handlers.messages.Message``) as JSON; ``ref`` is the platform's id of the sent message
     (Slack ``ts``, Telegram message id), used to edit it after a button press.
     """
 

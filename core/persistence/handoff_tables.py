@@ -1,6 +1,6 @@
 """Tables of the accountant handoff: where issued invoices and their settlements go, and each document's sending.
 
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
 A document with no item for a receiver is "not sent"; a ``marked`` (or ``sending``) item is
 "waiting to be sent"; a ``sent`` item carries when and what the receiver answered.
 """
@@ -13,8 +13,8 @@ from enum import StrEnum
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
-from core.persistence.tables import Record, _created_at, utcnow
-from core.persistence.types import StrEnumType, UTCDateTime
+from reconbot.core.persistence.tables import Record, _created_at, utcnow
+from reconbot.core.persistence.types import StrEnumType, UTCDateTime
 
 
 class ReceiverKind(StrEnum):
@@ -46,7 +46,7 @@ class HandoffReceiverRecord(Record, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id")
     kind: ReceiverKind = Field(sa_type=StrEnumType(ReceiverKind))
-    settings: str = Field(sa_type=Text)  # sealed JSON (``core.encryption``): addresses, secrets, passwords
+    settings: str = Field(sa_type=Text)  # sealed JSON (``reconbot.core.encryption``): addresses, secrets, passwords
     # Auto mode marks every invoice issued from ``auto_since`` on; manual mode only what a person marks.
     auto_mode: bool = False
     auto_since: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,6 +1,6 @@
 """Tables of the invoicing integrations: sources, the operations written to them, sales, webhook deliveries.
 
-Same conventions as ``core.persistence.tables`` (imported from there, so these are in ``metadata``).
+Same conventions as ``reconbot.core.persistence.tables`` (imported from there, so these are in ``metadata``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field
 
-from core.money import ZERO
-from core.persistence.tables import Record, _created_at, _currency, utcnow
-from core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
+from reconbot.core.money import ZERO
+from reconbot.core.persistence.tables import Record, _created_at, _currency, utcnow
+from reconbot.core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
 
 
 class OperationKind(StrEnum):

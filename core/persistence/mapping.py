@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlmodel import col
 
-from core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction, natural_key
-from core.persistence.tables import BankTransactionRecord, InvoiceRecord
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction, natural_key
+from reconbot.core.persistence.tables import BankTransactionRecord, InvoiceRecord
 
 # Columns read for matching: selected as plain rows, because building 200,000 ORM objects
 # only to turn them into dataclasses costs seconds.

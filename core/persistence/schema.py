@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
-from core.persistence.database import create_engine_for
+from reconbot.core.persistence.database import create_engine_for
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

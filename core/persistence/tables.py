@@ -27,9 +27,9 @@ from sqlalchemy import Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from core.domain import AllocationMethod, Direction, InvoiceKind, InvoiceStatus, TransactionStatus
-from core.money import ZERO
-from core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
+from reconbot.core.domain import AllocationMethod, Direction, InvoiceKind, InvoiceStatus, TransactionStatus
+from reconbot.core.money import ZERO
+from reconbot.core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -152,7 +152,7 @@ class BankAccountRecord(Record, table=True):
 class BankTransactionRecord(Record, table=True):
     """One stored bank transaction. ``amount`` is signed (+ came in); ``allocated`` is a magnitude.
 
-    ``dedupe_key`` (see ``core.statements.identity``) keeps re-imports from duplicating it;
+    ``dedupe_key`` (see ``reconbot.core.statements.identity``) keeps re-imports from duplicating it;
     ``external_id`` is the id users see and type.
     """
 
@@ -194,7 +194,7 @@ class BankTransactionRecord(Record, table=True):
     pending: bool = False
     status: TransactionStatus = Field(default=TransactionStatus.UNMATCHED, sa_type=StrEnumType(TransactionStatus))
     allocated: Decimal = Field(default=ZERO, sa_type=Money)
-    # What the last matching noticed (``core.matching.model.Flag`` values): partial payment, paid twice…
+    # What the last matching noticed (``reconbot.core.matching.model.Flag`` values): partial payment, paid twice…
     flags: list[str] = Field(default_factory=list, sa_type=JSONDocument)
     ignored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ignored_by: str | None = None
@@ -265,7 +265,7 @@ class MatchSuggestionRecord(Record, table=True):
     """One ranked candidate the engine proposed for a transaction, waiting for a person.
 
     ``amounts`` are decimal strings, parallel to ``invoice_ids``; ``reasons`` are
-    ``{"code", "text", "args"}`` objects; ``flags`` are ``core.matching.model.Flag`` values.
+    ``{"code", "text", "args"}`` objects; ``flags`` are ``reconbot.core.matching.model.Flag`` values.
     """
 
     __tablename__ = "match_suggestion"
@@ -358,7 +358,7 @@ class ImportBatchRecord(Record, table=True):
 
 # The bank-feed tables live in their own module; importing it here puts them in ``metadata``
 # wherever the tables are imported (Alembic's env, the schema tests).
-from core.persistence import (  # noqa: E402, F401
+from reconbot.core.persistence import (  # noqa: E402, F401
     account_tables,
     archive_tables,
     bank_tables,

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from core.money import format_amount
+from reconbot.core.money import format_amount
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.domain import AllocationMethod
-from core.money import format_amount
-from core.persistence.bulk import insert_unless_present
-from core.persistence.tables import AuditEventRecord, OutboxEventRecord, new_uuid, utcnow
+from reconbot.core.domain import AllocationMethod
+from reconbot.core.money import format_amount
+from reconbot.core.persistence.bulk import insert_unless_present
+from reconbot.core.persistence.tables import AuditEventRecord, OutboxEventRecord, new_uuid, utcnow
 
 
 class EventKind:

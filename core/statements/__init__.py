@@ -10,15 +10,15 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from core.errors import InputError
-from core.statements.camt import CAMT_FORMATS, parse_camt
-from core.statements.common import decode_text
-from core.statements.csv_bank import csv_profile, parse_bank_csv
-from core.statements.csv_generic import GENERIC_HEADER, is_generic_csv, parse_generic_csv
-from core.statements.model import Statement
-from core.statements.mt94x import MT94X_FORMATS, looks_like_mt94x, parse_mt94x
-from core.statements.profiles import CSV_PROFILES, OTP_XLSX
-from core.statements.xlsx_otp import parse_otp_xlsx
+from reconbot.core.errors import InputError
+from reconbot.core.statements.camt import CAMT_FORMATS, parse_camt
+from reconbot.core.statements.common import decode_text
+from reconbot.core.statements.csv_bank import csv_profile, parse_bank_csv
+from reconbot.core.statements.csv_generic import GENERIC_HEADER, is_generic_csv, parse_generic_csv
+from reconbot.core.statements.model import Statement
+from reconbot.core.statements.mt94x import MT94X_FORMATS, looks_like_mt94x, parse_mt94x
+from reconbot.core.statements.profiles import CSV_PROFILES, OTP_XLSX
+from reconbot.core.statements.xlsx_otp import parse_otp_xlsx
 
 __all__ = ["FORMATS", "Statement", "parse_statement"]
 

@@ -15,12 +15,12 @@ from decimal import Decimal
 
 from lxml import etree
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.money import is_currency, parse_dot_amount
-from core.statements.common import compact_account, iso_date, join_lines
-from core.statements.identity import with_ids
-from core.statements.model import Statement
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.money import is_currency, parse_dot_amount
+from reconbot.core.statements.common import compact_account, iso_date, join_lines
+from reconbot.core.statements.identity import with_ids
+from reconbot.core.statements.model import Statement
 
 # Message element (without the V01-style suffix of .001.01) → format name and record element.
 _MESSAGES = {

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
-from core.errors import InputError
+from reconbot.core.errors import InputError
 
 # Letters that Hungarian and Polish statements are full of. A decoding that turns the file's
 # non-ASCII bytes into these is almost certainly the right one.

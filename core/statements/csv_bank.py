@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
-from core.statements.common import csv_rows
-from core.statements.identity import with_ids
-from core.statements.model import Statement
-from core.statements.profiles import CSV_PROFILES
-from core.statements.tables import Profile, read_table
+from reconbot.core.statements.common import csv_rows
+from reconbot.core.statements.identity import with_ids
+from reconbot.core.statements.model import Statement
+from reconbot.core.statements.profiles import CSV_PROFILES
+from reconbot.core.statements.tables import Profile, read_table
 
 # The header sits below a preamble in some exports (mBank), but never this far down.
 _HEADER_SEARCH_LINES = 60

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.money import is_currency, parse_dot_amount
-from core.statements.common import csv_rows, strict_iso_date
-from core.statements.identity import with_ids
-from core.statements.model import Statement
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.money import is_currency, parse_dot_amount
+from reconbot.core.statements.common import csv_rows, strict_iso_date
+from reconbot.core.statements.identity import with_ids
+from reconbot.core.statements.model import Statement
 
 GENERIC_COLUMNS = (
     "id",

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from core.domain import Transaction
+from reconbot.core.domain import Transaction
 
 
 def _content_digest(t: Transaction) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.domain import Transaction
+from reconbot.core.domain import Transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 import mt940
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.money import is_currency
-from core.statements.common import account_from_text, decode_text, join_lines
-from core.statements.identity import with_ids
-from core.statements.model import Statement
-from core.statements.mt94x_details import read_details
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.money import is_currency
+from reconbot.core.statements.common import account_from_text, decode_text, join_lines
+from reconbot.core.statements.identity import with_ids
+from reconbot.core.statements.model import Statement
+from reconbot.core.statements.mt94x_details import read_details
 
 MT94X_FORMATS = ("mt940", "mt942")
 

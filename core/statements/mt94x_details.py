@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from core.statements.common import compact_account, join_lines, looks_like_iban
+from reconbot.core.statements.common import compact_account, join_lines, looks_like_iban
 
 _STRUCTURED_START = re.compile(r"\s*(?P<code>\d{3})?\s*(?P<sep>[?~<>+])\d\d")
 _PURPOSE_FIELDS = frozenset(str(n) for n in range(20, 30))

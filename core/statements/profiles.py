@@ -9,7 +9,7 @@ marked *assumed* below.
 
 from __future__ import annotations
 
-from core.statements.tables import Column, Profile
+from reconbot.core.statements.tables import Column, Profile
 
 KH_CSV = Profile(
     format="csv-kh",

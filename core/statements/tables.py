@@ -13,10 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.money import is_currency, parse_local_amount
-from core.statements.common import compact_account, header_key, join_lines, parse_date
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.money import is_currency, parse_local_amount
+from reconbot.core.statements.common import compact_account, header_key, join_lines, parse_date
 
 Cell = str | int | float | Decimal | date | None
 

@@ -14,12 +14,12 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from core.errors import InputError
-from core.statements.common import header_key
-from core.statements.identity import with_ids
-from core.statements.model import Statement
-from core.statements.profiles import OTP_XLSX
-from core.statements.tables import Cell, read_table
+from reconbot.core.errors import InputError
+from reconbot.core.statements.common import header_key
+from reconbot.core.statements.identity import with_ids
+from reconbot.core.statements.model import Statement
+from reconbot.core.statements.profiles import OTP_XLSX
+from reconbot.core.statements.tables import Cell, read_table
 
 SHEET = "Tranzakciók"
 

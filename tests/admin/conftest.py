@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine
 from yarl import URL
 
-from admin.app import create_app
-from admin.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token
-from core.persistence.tables import Language
-from core.roles import Role
-from core.services.accounts import accept_invite, first_run, invite, memberships, open_session
-from core.services.bank_providers import BankFeeds
+from reconbot.admin.app import create_app
+from reconbot.admin.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token
+from reconbot.core.persistence.tables import Language
+from reconbot.core.roles import Role
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.people.accounts import accept_invite, first_run, invite, memberships, open_session
 from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import free_port, serve
 

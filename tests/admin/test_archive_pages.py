@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from core.archive.storage import storage_from_settings
-from core.persistence.tables import InvoiceRecord
-from core.roles import Role
-from core.services.archive import archive_pdf
-from core.services.invoice_import import import_invoices
+from reconbot.core.archive.storage import storage_from_settings
+from reconbot.core.persistence.tables import InvoiceRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.archive.filing import archive_pdf
+from reconbot.core.services.invoicing.imports import import_invoices
 from tests.admin.conftest import Panel
 from tests.fakes.pdf import pdf_with_text
 from tests.services.conftest import INVOICES_HEADER
@@ -84,7 +84,7 @@ async def test_a_changed_file_is_refused_on_download(panel: Panel, archived: dic
 
 
 async def test_owners_choose_what_is_archived_at_once(panel: Panel, archived: dict[str, int]) -> None:
-    from core.services.archive_rules import archive_rules
+    from reconbot.core.services.archive.rules import archive_rules
 
     owner = await panel.visitor()
     status, body = await owner.post("/archive/rules", {"auto": ["invoice", "proforma"]})
@@ -98,7 +98,7 @@ async def test_owners_choose_what_is_archived_at_once(panel: Panel, archived: di
 async def test_search_follows_an_invoice_whose_partner_changed_after_archiving(
     panel: Panel, archived: dict[str, int], tmp_path: Path
 ) -> None:
-    from core.services.archive_search import search
+    from reconbot.core.services.archive.search import search
 
     path = tmp_path / "invoices-again.csv"
     path.write_text(INVOICES.replace("Fekete Bt.", "Fekete és Fia Bt."), encoding="utf-8")

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from core.persistence.database import session_scope
-from core.persistence.tables import AuditEventRecord, Language, WorkspaceRecord
-from core.roles import Role
-from core.services.audit_log import PAGE_SIZE
-from core.services.events import audit
-from core.services.invoice_sources import save_credentials
-from core.services.members import add_member
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import AuditEventRecord, Language, WorkspaceRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.events import audit
+from reconbot.core.services.invoicing.sources import save_credentials
+from reconbot.core.services.people.members import add_member
+from reconbot.core.services.status.audit_log import PAGE_SIZE
 from tests.admin.conftest import Panel
 
 EVENT_ID = re.compile(r'<tr id="event-(\d+)">')
@@ -22,8 +22,7 @@ OLDER = re.compile(r'<a href="([^"]+)" rel="next">Older')
 
 
 async def test_a_member_added_shows_up_first_with_its_details_in_the_workspace_time(panel: Panel) -> None:
-    with session_scope(panel.engine) as session:
-        add_member(session, panel.workspace_id, "Béla Szabó", Role.ACCOUNTANT, actor="web:anna@kert.test")
+    add_member(panel.engine, panel.workspace_id, "Béla Szabó", Role.ACCOUNTANT, actor="web:anna@kert.test")
     with Session(panel.engine) as session:
         event = session.exec(select(AuditEventRecord).order_by(col(AuditEventRecord.id).desc())).first()
     assert event is not None and event.action == "member.added"
@@ -98,7 +97,8 @@ async def test_only_owners_and_admins_read_the_log_and_only_their_workspace(pane
         session.add(other)
         session.flush()
         assert other.id is not None
-        add_member(session, other.id, "Eve Other", Role.OWNER, actor="web:eve@other.test")
+        other_id = other.id
+    add_member(panel.engine, other_id, "Eve Other", Role.OWNER, actor="web:eve@other.test")
     for role in (Role.OPERATOR, Role.INVOICING, Role.ACCOUNTANT):
         status, body = await (await panel.visitor(role)).get("/audit")
         assert status == 403 and "This page is for admin, owner" in body and "event-" not in body

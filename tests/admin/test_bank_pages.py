@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from core.domain import TransactionStatus
-from core.persistence.bank_tables import BankConnectionRecord, BankProviderRecord, ConnectionStatus
-from core.persistence.tables import AuditEventRecord, BankTransactionRecord, InvoiceRecord
-from core.roles import Role
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.bank_tables import BankConnectionRecord, BankProviderRecord, ConnectionStatus
+from reconbot.core.persistence.tables import AuditEventRecord, BankTransactionRecord, InvoiceRecord
+from reconbot.core.roles import Role
 from tests.admin.conftest import Panel, Visitor
 from tests.fakes.enable_banking import APPLICATION_ID, make_keypair
 

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from sqlmodel import Session
 
-from admin.app import create_app
-from bot.runtime import ChatRuntime
-from core.encryption import mask
-from core.roles import Role
-from core.services.chat_setup import channels, connections
+from reconbot.admin.app import create_app
+from reconbot.bot.runtime import ChatRuntime
+from reconbot.core.encryption import mask
+from reconbot.core.roles import Role
+from reconbot.core.services.chat.setup import channels, connections
 from tests.admin.conftest import Panel
 from tests.admin.test_member_pages import member_id, row
 from tests.fakes.server import serve
@@ -85,9 +84,8 @@ async def test_a_linked_channel_gets_one_test_message_through_the_delivery_worke
                                                        "kinds": "payment_matched", "bank_data": "on"})  # fmt: skip
     assert status == 200 and f"Notifications go to telegram {GROUP} from now on." in body
     assert "Payment received and paired" in body and "Pénzügy" in body
-    with Session(live.panel.engine) as session:
-        (channel,) = channels(session, live.panel.workspace_id)
-    assert (channel.kinds, channel.bank_data, channel.group) == (["payment_matched"], True, True)
+    (channel,) = channels(live.panel.engine, live.panel.workspace_id)
+    assert (channel.kinds, channel.bank_data, channel.group) == (("payment_matched",), True, True)
 
     status, body = await owner.post(f"/chat/channels/{channel.id}/test")
     assert status == 200 and "A test message is on its way to Pénzügy." in body
@@ -143,6 +141,5 @@ async def test_only_owners_and_admins_set_up_chat(panel: Panel, role: Role) -> N
                        ("/chat/channels/1/test", {}), ("/chat/channels/1/remove", {})):  # fmt: skip
         assert (await visitor.post(path, data))[0] == 403, path
     assert connections(panel.engine) == []
-    with Session(panel.engine) as session:
-        assert channels(session, panel.workspace_id) == []
+    assert channels(panel.engine, panel.workspace_id) == []
     assert (await (await panel.visitor(Role.ADMIN)).get("/chat"))[0] == 200

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.roles import Role
-from core.services.handoff_sending import MAX_ATTEMPTS
-from core.services.invoice_import import import_invoices
+from reconbot.core.roles import Role
+from reconbot.core.services.handoff.sending import MAX_ATTEMPTS
+from reconbot.core.services.invoicing.imports import import_invoices
 from tests.admin.conftest import Panel
 from tests.fakes.handoff_webhook import FakeHandoffWebhook
 from tests.fakes.server import serve

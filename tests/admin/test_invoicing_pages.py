@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.persistence.tables import AuditEventRecord, InvoiceRecord, InvoicingMode, WorkspaceRecord
-from core.roles import Role
+from reconbot.core.persistence.tables import AuditEventRecord, InvoiceRecord, InvoicingMode, WorkspaceRecord
+from reconbot.core.roles import Role
 from tests.admin.conftest import Panel, Visitor
 from tests.fakes.billingo import API_KEY as BILLINGO_KEY
 from tests.fakes.billingo import FakeBillingo

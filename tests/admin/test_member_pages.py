@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.persistence.tables import AuditEventRecord
-from core.roles import Role
-from core.services.members import find_member
+from reconbot.core.persistence.tables import AuditEventRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.people.members import find_member
 from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel, Visitor
 
 
@@ -22,8 +22,7 @@ def row(body: str, name: str) -> str:
 
 
 def member_id(panel: Panel, name: str) -> int:
-    with Session(panel.engine) as session:
-        return find_member(session, panel.workspace_id, name).id
+    return find_member(panel.engine, panel.workspace_id, name).id
 
 
 async def invite(panel: Panel, owner: Visitor, name: str, email: str, role: Role) -> str:

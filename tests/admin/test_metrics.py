@@ -10,10 +10,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
-from admin.metrics import TOKEN_ENV
-from core.domain import Direction, InvoiceStatus
-from core.persistence.database import session_scope
-from core.persistence.tables import InvoiceRecord, WorkspaceRecord
+from reconbot.admin.metrics import TOKEN_ENV
+from reconbot.core.domain import Direction, InvoiceStatus
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import InvoiceRecord, WorkspaceRecord
 from tests.admin.conftest import Panel
 from tests.admin.test_status_pages import IBAN, seed
 

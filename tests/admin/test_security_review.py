@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from sqlmodel import Session
-
-from core.persistence.database import session_scope
-from core.roles import Role
-from core.services.accounts import FAILURES_PER_EMAIL, invite, open_session, viewer_for
-from core.services.members import find_member, remove_member
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.roles import Role
+from reconbot.core.services.people.accounts import FAILURES_PER_EMAIL, invite, open_session, viewer_for
+from reconbot.core.services.people.members import find_member, remove_member
 from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel
 
 
@@ -28,9 +26,9 @@ async def test_a_removed_member_name_given_to_someone_new_does_not_bring_the_old
     token = open_session(panel.engine, old_bob, now=panel.clock(), workspace_id=panel.workspace_id)
     carl, carl_link = invite(panel.engine, panel.workspace_id, "Carl", "carl@kert.test", Role.OPERATOR, actor="t",
                              now=panel.clock())  # fmt: skip
-    with session_scope(panel.engine) as session:
-        remove_member(session, panel.workspace_id, find_member(session, panel.workspace_id, "Bob Book").id, actor="t")
-        remove_member(session, panel.workspace_id, carl, actor="t")
+    remove_member(panel.engine, panel.workspace_id, find_member(panel.engine, panel.workspace_id, "Bob Book").id,
+                  actor="t")  # fmt: skip
+    remove_member(panel.engine, panel.workspace_id, carl, actor="t")
     owner = await panel.visitor()
     for name in ("Bob Book", "Carl"):
         status, _ = await owner.post("/members/invite", {"name": name, "email": f"new.{name[:3]}@kert.test",
@@ -52,7 +50,7 @@ async def test_invitation_links_are_no_way_around_the_sign_in_throttle(panel: Pa
 
 def invite_for_existing(panel: Panel) -> str:
     """Return an invitation of another workspace's member with the owner's e-mail (an account that exists)."""
-    from core.services.workspaces import ensure_workspace
+    from reconbot.core.services.workspaces import ensure_workspace
 
     with session_scope(panel.engine) as session:
         other = ensure_workspace(session, "virag", name="Virág Bt.").id
@@ -65,9 +63,8 @@ async def test_only_an_owner_makes_owners_or_changes_or_removes_one(panel: Panel
     admin = await panel.visitor(Role.ADMIN, name="Ada Admin")
     status, body = await admin.post("/members/invite", {"name": "Eve", "email": "eve@kert.test", "role": "owner"})
     assert status == 400 and "only an owner may" in body.lower()
-    with Session(panel.engine) as session:
-        ada = find_member(session, panel.workspace_id, "Ada Admin").id
-        anna = find_member(session, panel.workspace_id, "Anna Kovács").id
+    ada = find_member(panel.engine, panel.workspace_id, "Ada Admin").id
+    anna = find_member(panel.engine, panel.workspace_id, "Anna Kovács").id
     assert (await admin.post(f"/members/{ada}/role", {"role": "owner"}))[0] == 400
     assert (await admin.post(f"/members/{anna}/remove"))[0] == 400
     assert (await admin.post(f"/members/{anna}/role", {"role": "operator"}))[0] == 400

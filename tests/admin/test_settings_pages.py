@@ -7,8 +7,8 @@ from html import unescape
 
 from sqlmodel import Session, col, select
 
-from core.persistence.tables import AuditEventRecord, WorkspaceRecord
-from core.roles import Role
+from reconbot.core.persistence.tables import AuditEventRecord, WorkspaceRecord
+from reconbot.core.roles import Role
 from tests.admin.conftest import Panel
 
 GOOD = {

@@ -9,21 +9,21 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from admin.app import create_app
-from admin.status_pages import RUNNING_SCHEDULER_KEY
-from core.domain import TransactionStatus
-from core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus, JobClaimRecord
-from core.persistence.chat_tables import ChatChannelRecord, ChatMessageRecord, MessageStatus, Platform
-from core.persistence.database import session_scope
-from core.persistence.invoicing_tables import (
+from reconbot.admin.app import create_app
+from reconbot.admin.status_pages import RUNNING_SCHEDULER_KEY
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus, JobClaimRecord
+from reconbot.core.persistence.chat_tables import ChatChannelRecord, ChatMessageRecord, MessageStatus, Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.invoicing_tables import (
     InvoiceSourceRecord,
     OperationKind,
     OperationStatus,
     SourceOperationRecord,
 )
-from core.persistence.tables import BankAccountRecord, BankTransactionRecord
-from core.roles import Role
-from core.services.feed_scheduler import FeedScheduler, SchedulerLock
+from reconbot.core.persistence.tables import BankAccountRecord, BankTransactionRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.jobs.scheduler import FeedScheduler, SchedulerLock
 from tests.admin.conftest import Panel
 from tests.fakes.server import serve
 

@@ -12,13 +12,18 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.domain import TransactionStatus
-from core.persistence.database import session_scope
-from core.persistence.tables import AllocationRecord, AuditEventRecord, BankAccountRecord, BankTransactionRecord
-from core.roles import Role
-from core.services import workbench
-from core.services.invoice_import import import_invoices
-from core.services.statement_import import import_statement
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import (
+    AllocationRecord,
+    AuditEventRecord,
+    BankAccountRecord,
+    BankTransactionRecord,
+)
+from reconbot.core.roles import Role
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.reconciliation import workbench
 from tests.admin.conftest import OWNER_EMAIL, Panel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.archive.storage import LocalDiskStorage
-from core.domain import AllocationMethod, Direction, InvoiceKind
-from core.persistence.database import session_scope
-from core.persistence.tables import AllocationRecord, BankAccountRecord, BankTransactionRecord, InvoiceRecord
-from core.services.workspaces import ensure_workspace
+from reconbot.core.archive.storage import LocalDiskStorage
+from reconbot.core.domain import AllocationMethod, Direction, InvoiceKind
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import AllocationRecord, BankAccountRecord, BankTransactionRecord, InvoiceRecord
+from reconbot.core.services.workspaces import ensure_workspace
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

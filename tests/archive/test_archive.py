@@ -8,17 +8,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.archive.storage import LocalDiskStorage
-from core.domain import InvoiceKind
-from core.errors import InputError, ReconciliationError
-from core.persistence.archive_tables import ArchivedDocumentRecord, ArchiveState
-from core.persistence.database import session_scope
-from core.persistence.tables import AuditEventRecord
-from core.services.archive import approve, archive_pdf, awaiting_approval, history, reject
-from core.services.archive_access import ArchiveTamperedError, download, downloads, verify_all
-from core.services.archive_rules import archive_rules, set_archive_rules
-from core.services.archive_search import search
-from core.services.workspaces import ensure_workspace
+from reconbot.core.archive.storage import LocalDiskStorage
+from reconbot.core.domain import InvoiceKind
+from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.persistence.archive_tables import ArchivedDocumentRecord, ArchiveState
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import AuditEventRecord
+from reconbot.core.services.archive.access import ArchiveTamperedError, download, downloads, verify_all
+from reconbot.core.services.archive.filing import approve, archive_pdf, awaiting_approval, history, reject
+from reconbot.core.services.archive.rules import archive_rules, set_archive_rules
+from reconbot.core.services.archive.search import search
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.archive.conftest import NOW, Books
 from tests.fakes.pdf import pdf_with_text as make_pdf
 

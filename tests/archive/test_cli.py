@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconbot.cli import main
+from reconbot.cli.main import main
 from tests.fakes.pdf import pdf_with_text as make_pdf
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"

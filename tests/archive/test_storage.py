@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from core.archive.storage import LocalDiskStorage, S3Storage, StorageError, storage_from_settings
-from core.settings import S3Settings
+from reconbot.core.archive.storage import LocalDiskStorage, S3Storage, StorageError, storage_from_settings
+from reconbot.core.settings import S3Settings
 from tests.fakes.server import free_port
 
 

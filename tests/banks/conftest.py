@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from admin.app import create_app
-from core.persistence.database import session_scope
-from core.services.bank_providers import BankFeeds
-from core.services.workspaces import ensure_workspace
+from reconbot.admin.app import create_app
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.fakes.server import free_port, serve
 
 

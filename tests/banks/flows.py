@@ -10,11 +10,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.banks import sandbox
-from core.persistence.bank_tables import BankConsentRecord
-from core.services.bank_connections import ConsentLink, complete_consent, connect_bank
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_import import import_invoices
+from reconbot.core.banks import sandbox
+from reconbot.core.persistence.bank_tables import BankConsentRecord
+from reconbot.core.services.banks.connections import ConsentLink, complete_consent, connect_bank
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.imports import import_invoices
 
 INVOICES_HEADER = (
     "number,direction,kind,partner_name,partner_tax_id,partner_iban,order_number,issue_date,due_date,"

@@ -9,18 +9,18 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.banks.errors import ConsentRefusedError, ProviderError
-from core.errors import ReconciliationError
-from core.persistence.bank_tables import (
+from reconbot.core.banks.errors import ConsentRefusedError, ProviderError
+from reconbot.core.errors import ReconciliationError
+from reconbot.core.persistence.bank_tables import (
     BankBalanceRecord,
     BankConnectionRecord,
     BankProviderRecord,
     ConnectionStatus,
 )
-from core.persistence.tables import BankAccountRecord, BankTransactionRecord, OutboxEventRecord
-from core.services.bank_connections import complete_consent, connect_bank, disconnect, renew_connection
-from core.services.bank_providers import BankFeeds, save_credentials
-from core.services.bank_sync import sync_connection
+from reconbot.core.persistence.tables import BankAccountRecord, BankTransactionRecord, OutboxEventRecord
+from reconbot.core.services.banks.connections import complete_consent, connect_bank, disconnect, renew_connection
+from reconbot.core.services.banks.providers import BankFeeds, save_credentials
+from reconbot.core.services.banks.sync import sync_connection
 from tests.banks.conftest import FakeClock
 from tests.banks.flows import connect_sandbox, import_recent_invoices, visit_bank
 from tests.fakes.enable_banking import make_keypair
@@ -177,7 +177,7 @@ def test_credentials_stored_under_another_key_cannot_be_opened(
 ) -> None:
     from cryptography.fernet import Fernet
 
-    from core.errors import SecretKeyError
+    from reconbot.core.errors import SecretKeyError
 
     monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
     save_credentials(engine, hu_workspace, "gocardless", {"secret_id": "id", "secret_key": "s3cret-value"},
@@ -195,7 +195,7 @@ def test_a_provider_without_credentials_says_how_to_set_it_up(engine: Engine, hu
 async def test_an_account_first_known_from_a_statement_file_continues_as_the_feeds_account(
     web_feeds: BankFeeds, hu_workspace: int
 ) -> None:
-    from core.persistence.database import session_scope
+    from reconbot.core.persistence.database import session_scope
 
     with session_scope(web_feeds.engine) as session:  # the domestic form a Hungarian export prints
         session.add(BankAccountRecord(workspace_id=hu_workspace, iban="11732064-61892194-30050084", currency="HUF"))

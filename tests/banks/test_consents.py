@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus
-from core.persistence.tables import OutboxEventRecord
-from core.services.bank_providers import BankFeeds
-from core.services.consents import check_consents, due_reminder, reminder_days
+from reconbot.core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus
+from reconbot.core.persistence.tables import OutboxEventRecord
+from reconbot.core.services.banks.consents import check_consents, due_reminder, reminder_days
+from reconbot.core.services.banks.providers import BankFeeds
 from tests.banks.conftest import FakeClock, Sleeps
 from tests.banks.flows import connect_sandbox_directly
 

@@ -16,10 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from core.banks.enable_banking import EnableBankingProvider
-from core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
-from core.banks.model import ConsentRequest, ConsentState
-from core.banks.provider import ProviderContext
+from reconbot.core.banks.enable_banking import EnableBankingProvider
+from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
+from reconbot.core.banks.model import ConsentRequest, ConsentState
+from reconbot.core.banks.provider import ProviderContext
 from tests.fakes.enable_banking import (
     APPLICATION_ID,
     BankAccount,

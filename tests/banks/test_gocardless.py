@@ -11,15 +11,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from core.banks.errors import (
+from reconbot.core.banks.errors import (
     ConsentExpiredError,
     ConsentRefusedError,
     ProviderError,
     RateLimitedError,
 )
-from core.banks.gocardless import GoCardlessProvider
-from core.banks.model import CallBudget, Consent, ConsentRequest, ConsentStart, ConsentState
-from core.banks.provider import ProviderContext, build_provider
+from reconbot.core.banks.gocardless import GoCardlessProvider
+from reconbot.core.banks.model import CallBudget, Consent, ConsentRequest, ConsentStart, ConsentState
+from reconbot.core.banks.provider import ProviderContext, build_provider
 from tests.fakes.gocardless import FakeGoCardless
 from tests.fakes.server import serve
 

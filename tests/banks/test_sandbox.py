@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
-from core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError
-from core.banks.model import Consent, ConsentRequest, ConsentState, FeedTransactions, ProviderAccount
-from core.banks.provider import ProviderContext, build_provider
-from core.banks.sandbox import (
+from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError
+from reconbot.core.banks.model import Consent, ConsentRequest, ConsentState, FeedTransactions, ProviderAccount
+from reconbot.core.banks.provider import ProviderContext, build_provider
+from reconbot.core.banks.sandbox import (
     AUTHORIZE_PATH,
     MAX_HISTORY_DAYS,
     SandboxProvider,
@@ -22,12 +22,12 @@ from core.banks.sandbox import (
     authorisation,
     consent_redirect,
 )
-from core.banks.sandbox_payers import iban_valid
-from core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction
-from core.matching.engine import reconcile
-from core.matching.model import MatchStatus
-from core.matching.payers import PartnerDirectory, PayerEvidence
-from core.matching.references import ReferenceIndex, reference_fields
+from reconbot.core.banks.sandbox_payers import iban_valid
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction
+from reconbot.core.matching.engine import reconcile
+from reconbot.core.matching.model import MatchStatus
+from reconbot.core.matching.payers import PartnerDirectory, PayerEvidence
+from reconbot.core.matching.references import ReferenceIndex, reference_fields
 
 NOW = datetime(2025, 6, 18, 9, 30, tzinfo=UTC)  # a Wednesday
 TODAY = NOW.date()

@@ -14,11 +14,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.persistence.bank_tables import JobClaimRecord
-from core.persistence.tables import OutboxEventRecord
-from core.services.bank_providers import BankFeeds
-from core.services.feed_scheduler import FeedScheduler, sync_slot
-from core.sync_times import latest_slot, sync_times
+from reconbot.core.persistence.bank_tables import JobClaimRecord
+from reconbot.core.persistence.tables import OutboxEventRecord
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.jobs.scheduler import FeedScheduler, sync_slot
+from reconbot.core.sync_times import latest_slot, sync_times
 from tests.banks.conftest import Sleeps
 from tests.banks.flows import connect_sandbox_directly, import_recent_invoices
 
@@ -138,7 +138,7 @@ def test_schedule_settings() -> None:
 
 
 def test_only_one_process_holds_the_scheduler_lock(engine: Engine) -> None:
-    from core.services.feed_scheduler import SchedulerLock
+    from reconbot.core.services.jobs.scheduler import SchedulerLock
 
     feeds = BankFeeds(engine, public_url="http://127.0.0.1:9")
     first, second = SchedulerLock(feeds), SchedulerLock(feeds)

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.domain import InvoiceStatus
-from core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus
-from core.persistence.tables import BankAccountRecord, BankTransactionRecord, InvoiceRecord, OutboxEventRecord
-from core.services import bank_sync
-from core.services.bank_connections import complete_consent, connect_bank, renew_connection
-from core.services.bank_providers import BankFeeds, save_credentials
-from core.services.bank_sync import sync_connection
+from reconbot.core.domain import InvoiceStatus
+from reconbot.core.persistence.bank_tables import BankConnectionRecord, ConnectionStatus
+from reconbot.core.persistence.tables import BankAccountRecord, BankTransactionRecord, InvoiceRecord, OutboxEventRecord
+from reconbot.core.services.banks import sync as bank_sync
+from reconbot.core.services.banks.connections import complete_consent, connect_bank, renew_connection
+from reconbot.core.services.banks.providers import BankFeeds, save_credentials
+from reconbot.core.services.banks.sync import sync_connection
 from tests.banks.conftest import FakeClock, Sleeps
 from tests.banks.flows import INVOICES_HEADER
 from tests.fakes.enable_banking import APPLICATION_ID, BankAccount, FakeEnableBanking, make_keypair, make_transaction
@@ -123,7 +123,7 @@ async def test_a_pending_payment_booked_later_under_a_new_id_is_one_transaction_
     path = tmp_path / "INVOICES.csv"
     path.write_text(INVOICES_HEADER + "E-2026-7,issued,invoice,Zöldkert Kft.,,,,2026-02-20,2026-03-01,"
                     "127000,HUF,0,issued\n", encoding="utf-8")  # fmt: skip
-    from core.services.invoice_import import import_invoices
+    from reconbot.core.services.invoicing.imports import import_invoices
 
     import_invoices(bank.feeds.engine, bank.workspace_id, path, actor="test")
     pending = make_transaction("127000", booking_date=clock().date(), currency="HUF", status="PDNG",

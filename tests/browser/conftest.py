@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from admin.app import create_app
-from core.services.bank_providers import BankFeeds
+from reconbot.admin.app import create_app
+from reconbot.core.services.banks.providers import BankFeeds
 from tests.conftest import REPO
 from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import free_port, serve
@@ -70,7 +70,7 @@ class LiveSite(Site):
 @pytest.fixture
 async def live_site(engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveSite]:
     """Return reconbot's web app with the chat runtime (reloaded by the panel) and a fake Telegram Bot API."""
-    from bot.runtime import ChatRuntime
+    from reconbot.bot.runtime import ChatRuntime
     from tests.fakes.telegram import FakeTelegram
 
     telegram = FakeTelegram()

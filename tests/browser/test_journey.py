@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.domain import TransactionStatus
-from core.persistence.chat_tables import ChatIdentityRecord
-from core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.chat_tables import ChatIdentityRecord
+from reconbot.core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord
 from tests.browser.conftest import LiveSite, snap
 from tests.browser.journey import first_run
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, message_update

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.persistence.account_tables import LoginAccountRecord
-from core.roles import Role
-from core.services.accounts import accept_invite, invite, memberships
-from core.services.statement_import import import_statement
+from reconbot.core.persistence.account_tables import LoginAccountRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.people.accounts import accept_invite, invite, memberships
 from tests.browser.conftest import Site, snap
 from tests.browser.journey import PASSWORD, first_run, sign_in
 from tests.conftest import REPO

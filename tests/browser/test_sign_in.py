@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from core.persistence.account_tables import LoginAttemptRecord
-from core.persistence.tables import WorkspaceRecord
-from core.services.accounts import FAILURES_PER_EMAIL
+from reconbot.core.persistence.account_tables import LoginAttemptRecord
+from reconbot.core.persistence.tables import WorkspaceRecord
+from reconbot.core.services.people.accounts import FAILURES_PER_EMAIL
 from tests.browser.conftest import Site, snap
 from tests.browser.journey import OWNER_EMAIL, PASSWORD, first_run, sign_in
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.transport import ChatTransport, DeliveryError
-from core.persistence.chat_tables import Platform
-from core.persistence.database import session_scope
-from core.roles import Role
-from core.services.chat_setup import add_channel
-from core.services.invoice_import import import_invoices
-from core.services.invoice_sources import InvoiceSources
-from core.services.members import add_member, link_identity
-from core.services.statement_import import import_statement
-from core.services.workspaces import ensure_workspace
-from handlers.context import Chat, ChatUser
-from handlers.messages import Message
+from reconbot.bot.transport import ChatTransport, DeliveryError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.roles import Role
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.chat.setup import add_channel
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.people.members import add_member, link_identity
+from reconbot.core.services.workspaces import ensure_workspace
+from reconbot.handlers.context import Chat, ChatUser
+from reconbot.handlers.messages import Message
 from tests.fakes.clock import FakeClock, RecordingSleep
 
 # Chat accounts of the members the ``members`` fixture creates: Slack user ids and Telegram user ids.
@@ -56,12 +56,10 @@ def workspace_id(engine: Engine) -> int:
 def members(engine: Engine, workspace_id: int) -> dict[Role, int]:
     """Four members (owner, accountant, invoicing, operator), each linked on both platforms; role → member id."""
     ids: dict[Role, int] = {}
-    with session_scope(engine) as session:
-        for role, name in NAMES.items():
-            member = add_member(session, workspace_id, name, role, actor="test")
-            link_identity(session, workspace_id, member.id, Platform.SLACK, SLACK_USERS[role], actor="test")
-            link_identity(session, workspace_id, member.id, Platform.TELEGRAM, TELEGRAM_USERS[role], actor="test")
-            ids[role] = member.id
+    for role, name in NAMES.items():
+        member = add_member(engine, workspace_id, name, role, actor="test", slack_user=SLACK_USERS[role])
+        link_identity(engine, workspace_id, member.id, Platform.TELEGRAM, TELEGRAM_USERS[role], actor="test")
+        ids[role] = member.id
     return ids
 
 
@@ -154,10 +152,5 @@ class RecordingTransport(ChatTransport):
 
 def add_channels(engine: Engine, workspace_id: int, *specs: tuple[Platform, str, bool]) -> list[int]:
     """Add channels (platform, address, bank data allowed); return their ids."""
-    ids = []
-    with session_scope(engine) as session:
-        for platform, address, bank_data in specs:
-            record = add_channel(session, workspace_id, platform, address, actor="test", bank_data=bank_data)
-            assert record.id is not None
-            ids.append(record.id)
-    return ids
+    return [add_channel(engine, workspace_id, platform, address, actor="test", bank_data=bank_data).id
+            for platform, address, bank_data in specs]  # fmt: skip

@@ -5,14 +5,20 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.delivery import DeliveryWorker
-from core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord, Platform
-from core.persistence.database import session_scope
-from core.persistence.tables import AllocationRecord, AuditEventRecord, BankTransactionRecord, Language, WorkspaceRecord
-from core.roles import Role
-from handlers import actions
-from handlers.context import Chat, ChatUser
-from handlers.messages import Message
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.core.persistence.chat_tables import ChatActionRecord, ChatMessageRecord, Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import (
+    AllocationRecord,
+    AuditEventRecord,
+    BankTransactionRecord,
+    Language,
+    WorkspaceRecord,
+)
+from reconbot.core.roles import Role
+from reconbot.handlers import actions
+from reconbot.handlers.context import Chat, ChatUser
+from reconbot.handlers.messages import Message
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels, slack_user, telegram_user
 from tests.fakes.clock import FakeClock
 

@@ -8,15 +8,15 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.persistence.bank_tables import BankBalanceRecord
-from core.persistence.chat_tables import ChatChannelRecord, Platform
-from core.persistence.database import session_scope
-from core.persistence.tables import BankAccountRecord
-from core.roles import Role
-from core.services.chat_setup import add_channel, channels, find_channel
-from core.services.members import add_member, issue_link_code, remove_member, set_role
-from handlers.commands import run_command, start
-from handlers.context import Chat, ChatUser, Place
+from reconbot.core.persistence.bank_tables import BankBalanceRecord
+from reconbot.core.persistence.chat_tables import ChatChannelRecord, Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import BankAccountRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.chat.setup import add_channel, channels
+from reconbot.core.services.people.members import add_member, issue_link_code, remove_member, set_role
+from reconbot.handlers.commands import run_command, start
+from reconbot.handlers.context import Chat, ChatUser, Place
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, slack_user, telegram_user
 from tests.fakes.clock import FakeClock
 
@@ -72,8 +72,10 @@ async def test_status_shows_the_unmatched_count_only_to_bank_roles_and_channel_p
 ) -> None:
     books.invoices(INVOICES)
     books.statement(PAYMENTS)
+    channel = add_channel(engine, workspace_id, Platform.SLACK, "C-OLD", actor="test", name="#finance")
     with session_scope(engine) as session:
-        record = add_channel(session, workspace_id, Platform.SLACK, "C-OLD", actor="test", name="#finance")
+        record = session.get(ChatChannelRecord, channel.id)
+        assert record is not None
         record.problem = "not_in_channel"
     owner = await run_command(chat, slack_user(Role.OWNER), DM, "status")
     operator = await run_command(chat, slack_user(Role.OPERATOR), DM, "status")
@@ -90,17 +92,16 @@ async def test_here_makes_a_channel_only_for_owners_and_admins(
     assert refused.message is not None and refused.message.title.startswith("Sorry")
     done = await run_command(chat, telegram_user(Role.OWNER), GROUP, "here")
     assert done.message is not None and done.message.title == "Notifications will come to this chat."
-    with Session(engine) as session:
-        channel = find_channel(session, workspace_id, Platform.TELEGRAM, "-100200")
-        assert channel is not None and not channel.bank_data and channel.group
+    (channel,) = [c for c in channels(engine, workspace_id) if c.address == "-100200"]
+    assert channel.platform is Platform.TELEGRAM
+    assert not channel.bank_data and channel.group
 
 
 async def test_a_link_code_links_a_telegram_account_once_and_subscribes_the_private_chat(
     engine: Engine, workspace_id: int, chat: Chat, clock: FakeClock
 ) -> None:
-    with session_scope(engine) as session:
-        member = add_member(session, workspace_id, "Éva Nagy", Role.ACCOUNTANT, actor="test")
-        code = issue_link_code(session, workspace_id, member.id, actor="test", now=clock())
+    member = add_member(engine, workspace_id, "Éva Nagy", Role.ACCOUNTANT, actor="test")
+    code = issue_link_code(engine, workspace_id, member.id, actor="test", now=clock())
     user = ChatUser(Platform.TELEGRAM, "5005", "Éva")
     place = Place(Platform.TELEGRAM, "5005", private=True)
 
@@ -112,17 +113,15 @@ async def test_a_link_code_links_a_telegram_account_once_and_subscribes_the_priv
     )
     reused = await start(chat, ChatUser(Platform.TELEGRAM, "6006"), Place(Platform.TELEGRAM, "6006", True), code)
     assert reused.message is not None and "already used" in reused.message.title
-    with Session(engine) as session:
-        subscribed = [(c.address, c.bank_data, c.group) for c in channels(session, workspace_id)]
+    subscribed = [(c.address, c.bank_data, c.group) for c in channels(engine, workspace_id)]
     assert subscribed == [("5005", True, False)]
     status = await run_command(chat, user, place, "status")
     assert status.message is not None and status.message.title == "reconbot status"
 
 
 async def test_an_expired_link_code_is_refused(engine: Engine, workspace_id: int, chat: Chat, clock: FakeClock) -> None:
-    with session_scope(engine) as session:
-        member = add_member(session, workspace_id, "Éva Nagy", Role.OPERATOR, actor="test")
-        code = issue_link_code(session, workspace_id, member.id, actor="test", now=clock())
+    member = add_member(engine, workspace_id, "Éva Nagy", Role.OPERATOR, actor="test")
+    code = issue_link_code(engine, workspace_id, member.id, actor="test", now=clock())
     clock.advance(days=3)
     reply = await start(chat, ChatUser(Platform.TELEGRAM, "5005"), Place(Platform.TELEGRAM, "5005", True), code)
     assert reply.message is not None and "expired" in reply.message.title
@@ -133,15 +132,10 @@ async def test_an_expired_link_code_is_refused(engine: Engine, workspace_id: int
 async def test_a_private_chat_loses_bank_data_when_its_member_loses_the_role(
     engine: Engine, workspace_id: int, chat: Chat, clock: FakeClock
 ) -> None:
-    with session_scope(engine) as session:
-        member = add_member(session, workspace_id, "Éva Nagy", Role.ACCOUNTANT, actor="test")
-        code = issue_link_code(session, workspace_id, member.id, actor="test", now=clock())
+    member = add_member(engine, workspace_id, "Éva Nagy", Role.ACCOUNTANT, actor="test")
+    code = issue_link_code(engine, workspace_id, member.id, actor="test", now=clock())
     await start(chat, ChatUser(Platform.TELEGRAM, "5005"), Place(Platform.TELEGRAM, "5005", True), code)
-    with session_scope(engine) as session:
-        set_role(session, workspace_id, member.id, Role.OPERATOR, actor="test")
-    with Session(engine) as session:
-        assert [(c.address, c.bank_data) for c in channels(session, workspace_id)] == [("5005", False)]
-    with session_scope(engine) as session:
-        remove_member(session, workspace_id, member.id, actor="test")
-    with Session(engine) as session:
-        assert channels(session, workspace_id) == []
+    set_role(engine, workspace_id, member.id, Role.OPERATOR, actor="test")
+    assert [(c.address, c.bank_data) for c in channels(engine, workspace_id)] == [("5005", False)]
+    remove_member(engine, workspace_id, member.id, actor="test")
+    assert channels(engine, workspace_id) == []

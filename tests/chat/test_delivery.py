@@ -8,13 +8,13 @@ import asyncio
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from bot.delivery import DeliveryWorker
-from bot.transport import DeliveryError
-from core.persistence.chat_tables import ChatChannelRecord, ChatMessageRecord, Platform
-from core.persistence.database import session_scope
-from core.persistence.tables import OutboxEventRecord
-from core.services.chat_messages import STALE_AFTER, claim_next, due_channels
-from core.services.events import EventKind, emit
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.bot.transport import DeliveryError
+from reconbot.core.persistence.chat_tables import ChatChannelRecord, ChatMessageRecord, Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import OutboxEventRecord
+from reconbot.core.services.chat.queue import STALE_AFTER, claim_next, due_channels
+from reconbot.core.services.events import EventKind, emit
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels
 from tests.fakes.clock import FakeClock
 
@@ -148,7 +148,7 @@ async def test_a_claim_left_by_a_crashed_worker_is_taken_over_after_a_while(
     delivery = worker(engine, workspace_id, clock, transport)
     await delivery.run_once()  # routes and sends
     books.statement([("T9", "9000", "Új Kft.", "x")])
-    from handlers.routing import route_events
+    from reconbot.handlers.routing import route_events
 
     route_events(engine, clock())
     (channel,) = due_channels(engine, clock())

@@ -13,15 +13,15 @@ import pytest
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.delivery import DeliveryWorker
-from bot.slack.app import SlackBot
-from bot.telegram import TelegramBot
-from core.persistence.chat_tables import Platform
-from core.roles import Role
-from core.services.invoice_sources import InvoiceSources, save_credentials
-from core.services.invoice_sync import sync_source
-from core.services.write_back import run_due
-from handlers.context import Chat
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.bot.slack.app import SlackBot
+from reconbot.bot.telegram import TelegramBot
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import Role
+from reconbot.core.services.invoicing.sources import InvoiceSources, save_credentials
+from reconbot.core.services.invoicing.sync import sync_source
+from reconbot.core.services.invoicing.write_back import run_due
+from reconbot.handlers.context import Chat
 from tests.chat.conftest import SLACK_USERS, TELEGRAM_USERS, Books, add_channels
 from tests.chat.slack.conftest import HttpBot, block_actions, connection, interaction
 from tests.chat.telegram.conftest import telegram_connection

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.delivery import DeliveryWorker
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import InvoiceRecord
-from core.roles import Role
-from core.services.handoff_marking import DocumentState, document_states
-from core.services.handoff_setup import setup_receiver
-from handlers import actions
-from handlers.context import Chat
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import InvoiceRecord
+from reconbot.core.roles import Role
+from reconbot.core.services.handoff.marking import DocumentState, document_states
+from reconbot.core.services.handoff.setup import setup_receiver
+from reconbot.handlers import actions
+from reconbot.handlers.context import Chat
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels, slack_user
 from tests.fakes.clock import FakeClock
 

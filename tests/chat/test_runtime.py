@@ -7,9 +7,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.runtime import ChatRuntime
-from core.persistence.chat_tables import Platform
-from core.services.chat_setup import connections, save_connection
+from reconbot.bot.runtime import ChatRuntime
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.chat.setup import connections, save_connection
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, add_channels
 from tests.fakes.server import serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack

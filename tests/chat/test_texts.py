@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from handlers.texts import LANGUAGES, TEXTS, money, text
+from reconbot.handlers.texts import LANGUAGES, TEXTS, money, text
 
 
 def placeholders(sentence: str) -> set[str]:

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.banks import sandbox
-from reconbot.cli import main
+from reconbot.cli.main import main
+from reconbot.core.banks import sandbox
 from tests.cli.test_books import SAMPLES, run
 from tests.fakes.server import free_port
 

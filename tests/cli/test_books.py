@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconbot.cli import main
+from reconbot.cli.main import main
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from core.persistence.chat_tables import ChatConnectionRecord
-from core.persistence.database import create_engine_for
-from core.persistence.tables import utcnow
-from core.services.accounts import accept_invite, authenticate, invitation
+from reconbot.core.persistence.chat_tables import ChatConnectionRecord
+from reconbot.core.persistence.database import create_engine_for
+from reconbot.core.persistence.tables import utcnow
+from reconbot.core.services.people.accounts import accept_invite, authenticate, invitation
 from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
 
 
@@ -66,7 +66,7 @@ def test_telegram_webhook_mode_makes_its_own_secret(
     monkeypatch.setenv("RECONBOT_TELEGRAM_BOT_TOKEN", "123456:secret-telegram-token")
     code, out, _ = run(capsys, "chat", "telegram", "--mode", "webhook")
     assert code == 0 and "webhook mode" in out and "secret-telegram" not in out
-    from core.services.chat_setup import connections
+    from reconbot.core.services.chat.setup import connections
 
     (connection,) = connections(create_engine_for(books))
     assert len(connection.credentials["webhook_secret"]) >= 32

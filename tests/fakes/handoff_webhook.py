@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.handoff.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from reconbot.core.handoff.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
 
 @dataclass

@@ -6,7 +6,7 @@ picks the operation (create ``action-xmlagentxmlfile``, credit entry ``action-sz
 ``action-szamla_agent_xml``, PDF ``action-szamla_agent_pdf``: the PDF as the body, or with ``valaszVerzio`` 2
 base64 inside an ``xmlszamlavalasz``; its text names the invoice number). Like the real agent it wants the
 XML as a file (else error 53), checks root, namespace and element order against the
-``core.invoicing.szamlazz_xml`` order tuples (else error 57) and the agent key (else error 3), and answers
+``reconbot.core.invoicing.szamlazz_xml`` order tuples (else error 57) and the agent key (else error 3), and answers
 errors in ``szlahu_error_code``/``szlahu_error`` headers.
 
 Knobs: ``add_invoice``/``add_proforma`` seed documents; ``fail_next`` (an HTTP status or an agent error
@@ -28,7 +28,7 @@ from urllib.parse import quote_plus
 from aiohttp import web
 from lxml import etree
 
-from core.invoicing import szamlazz_xml as wire
+from reconbot.core.invoicing import szamlazz_xml as wire
 from tests.fakes.pdf import pdf_with_text
 
 OPERATIONS = {wire.CREATE.field: "create", wire.PAY.field: "pay", wire.QUERY.field: "query", wire.PDF.field: "pdf"}

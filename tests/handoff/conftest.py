@@ -14,10 +14,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine
 
-from core.domain import AllocationMethod, Direction, InvoiceKind
-from core.persistence.database import session_scope
-from core.persistence.tables import AllocationRecord, BankAccountRecord, BankTransactionRecord, InvoiceRecord
-from core.services.workspaces import ensure_workspace
+from reconbot.core.domain import AllocationMethod, Direction, InvoiceKind
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import AllocationRecord, BankAccountRecord, BankTransactionRecord, InvoiceRecord
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.banks.conftest import FakeClock
 from tests.fakes.handoff_webhook import FakeHandoffWebhook
 from tests.fakes.server import free_port, serve

@@ -3,14 +3,13 @@ for the roles that do invoicing only."""
 
 from __future__ import annotations
 
-from core.persistence.chat_tables import Platform
-from core.persistence.database import session_scope
-from core.roles import Role
-from core.services.handoff_marking import DocumentState, document_states
-from core.services.handoff_sending import MAX_ATTEMPTS
-from core.services.members import add_member, link_identity
-from handlers import actions
-from handlers.context import Chat, ChatUser
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import Role
+from reconbot.core.services.handoff.marking import DocumentState, document_states
+from reconbot.core.services.handoff.sending import MAX_ATTEMPTS
+from reconbot.core.services.people.members import add_member
+from reconbot.handlers import actions
+from reconbot.handlers.context import Chat, ChatUser
 from tests.banks.conftest import FakeClock
 from tests.chat.conftest import RecordingTransport, add_channels
 from tests.handoff.conftest import Books, Webhook
@@ -20,13 +19,11 @@ from tests.handoff.test_sending import connect, run
 async def test_a_failed_handoff_is_told_once_and_send_again_is_for_invoicing_roles(
     books: Books, webhook: Webhook, clock: FakeClock
 ) -> None:
-    from bot.delivery import DeliveryWorker
+    from reconbot.bot.delivery import DeliveryWorker
 
     engine, workspace_id = books.engine, books.workspace_id
-    with session_scope(engine) as session:
-        for name, role, user in (("Olga", Role.OPERATOR, "U0OLGA"), ("Ivett", Role.INVOICING, "U0IVETT")):
-            member = add_member(session, workspace_id, name, role, actor="test")
-            link_identity(session, workspace_id, member.id, Platform.SLACK, user, actor="test")
+    for name, role, user in (("Olga", Role.OPERATOR, "U0OLGA"), ("Ivett", Role.INVOICING, "U0IVETT")):
+        add_member(engine, workspace_id, name, role, actor="test", slack_user=user)
     add_channels(engine, workspace_id, (Platform.SLACK, "C1", False))  # no bank data: the message is not bank data
     connect(books, webhook, auto=True)
     invoice = books.invoice("E-2026-1")
@@ -55,7 +52,7 @@ async def test_a_failed_handoff_is_told_once_and_send_again_is_for_invoicing_rol
 
 
 def test_a_failed_payment_is_told_without_its_error_which_may_name_the_payer() -> None:
-    from handlers.notifications import _BUILDERS
+    from reconbot.handlers.notifications import _BUILDERS
 
     error = "HTTP 422: payer KOVACS ANNA HU42117730161111101800000000"
     payload = {"item_id": 7, "kind": "settlement", "receiver": "webhook", "invoice_id": 1, "invoice_number": "E-1",

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from core.domain import Direction, InvoiceKind
-from core.errors import ReconciliationError, SetupError
-from core.handoff.receiver import ReceiverContext
-from core.persistence.database import session_scope
-from core.persistence.handoff_tables import HandoffItemRecord, ItemState
-from core.persistence.tables import OutboxEventRecord
-from core.services.events import EventKind
-from core.services.handoff_marking import DocumentState, document_states, mark_invoices
-from core.services.handoff_sending import MAX_ATTEMPTS, send_due
-from core.services.handoff_setup import backfill, list_receivers, setup_receiver
+from reconbot.core.domain import Direction, InvoiceKind
+from reconbot.core.errors import ReconciliationError, SetupError
+from reconbot.core.handoff.receiver import ReceiverContext
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.handoff_tables import HandoffItemRecord, ItemState
+from reconbot.core.persistence.tables import OutboxEventRecord
+from reconbot.core.services.events import EventKind
+from reconbot.core.services.handoff.marking import DocumentState, document_states, mark_invoices
+from reconbot.core.services.handoff.sending import MAX_ATTEMPTS, send_due
+from reconbot.core.services.handoff.setup import backfill, list_receivers, setup_receiver
 from tests.banks.conftest import FakeClock
 from tests.handoff.conftest import Books, Smtp, Webhook
 
@@ -218,9 +218,9 @@ async def test_folder_files_are_the_same_however_often_written(books: Books, tmp
 async def test_an_archived_pdf_goes_with_its_invoice_and_the_handoff_is_a_logged_download(
     books: Books, smtp: Smtp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.archive.storage import storage_from_settings
-    from core.services.archive import archive_pdf
-    from core.services.archive_access import downloads
+    from reconbot.core.archive.storage import storage_from_settings
+    from reconbot.core.services.archive.access import downloads
+    from reconbot.core.services.archive.filing import archive_pdf
     from tests.fakes.pdf import pdf_with_text
 
     monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))
@@ -270,8 +270,8 @@ async def test_two_invoices_whose_numbers_make_one_file_name_get_two_files(books
 async def test_an_invoice_from_a_system_waits_a_while_for_its_pdf_then_goes_with_it(
     books: Books, webhook: Webhook, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.archive.storage import storage_from_settings
-    from core.services.archive import archive_pdf
+    from reconbot.core.archive.storage import storage_from_settings
+    from reconbot.core.services.archive.filing import archive_pdf
     from tests.fakes.pdf import pdf_with_text
 
     monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))

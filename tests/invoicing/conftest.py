@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.persistence.database import session_scope
-from core.services.invoice_sources import InvoiceSources, save_credentials
-from core.services.statement_import import import_statement
-from core.services.workspaces import ensure_workspace
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.sources import InvoiceSources, save_credentials
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.banks.conftest import FakeClock, Sleeps
 from tests.fakes.billingo import API_KEY as BILLINGO_KEY
 from tests.fakes.billingo import FakeBillingo

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from core.domain import Direction, InvoiceKind, InvoiceStatus
-from core.errors import ProviderError
-from core.invoicing.billingo import BillingoSource
-from core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
-from core.invoicing.source import SourceContext, build_source
+from reconbot.core.domain import Direction, InvoiceKind, InvoiceStatus
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.billingo import BillingoSource
+from reconbot.core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
+from reconbot.core.invoicing.source import SourceContext, build_source
 from tests.fakes.billingo import API_KEY, FakeBillingo
 from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import serve

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from core.domain import Direction, InvoiceKind, InvoiceStatus
-from core.errors import ProviderError
-from core.invoicing.fakturownia import FakturowniaSource
-from core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
-from core.invoicing.source import SourceContext, build_source
+from reconbot.core.domain import Direction, InvoiceKind, InvoiceStatus
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.fakturownia import FakturowniaSource
+from reconbot.core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
+from reconbot.core.invoicing.source import SourceContext, build_source
 from tests.fakes.fakturownia import FakeClock, FakeFakturownia, RecordingSleep
 from tests.fakes.server import serve
 

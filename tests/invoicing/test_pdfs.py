@@ -18,20 +18,20 @@ from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from admin.app import create_app
-from admin.invoice_webhooks import PDF_SINK_KEY, PdfSink
-from core.errors import ProviderError
-from core.invoicing.model import DocumentRef
-from core.invoicing.own_system import MAX_EVENT_BYTES, MAX_PDF_BYTES, SIGNATURE_HEADER, parse_invoice, sign
-from core.invoicing.szamlazz import AgentError
-from core.persistence.database import session_scope
-from core.persistence.tables import InvoiceRecord
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_import import import_invoices
-from core.services.invoice_pdfs import fetch_invoice_pdf
-from core.services.invoice_sources import InvoiceSources, save_credentials
-from core.services.invoice_sync import receive_invoices, sync_source
-from core.services.workspaces import ensure_workspace
+from reconbot.admin.app import create_app
+from reconbot.admin.invoice_webhooks import PDF_SINK_KEY, PdfSink
+from reconbot.core.errors import ProviderError
+from reconbot.core.invoicing.model import DocumentRef
+from reconbot.core.invoicing.own_system import MAX_EVENT_BYTES, MAX_PDF_BYTES, SIGNATURE_HEADER, parse_invoice, sign
+from reconbot.core.invoicing.szamlazz import AgentError
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import InvoiceRecord
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.invoicing.pdfs import fetch_invoice_pdf
+from reconbot.core.services.invoicing.sources import InvoiceSources, save_credentials
+from reconbot.core.services.invoicing.sync import receive_invoices, sync_source
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.banks.conftest import FakeClock, Sleeps
 from tests.fakes.billingo import FakeBillingo
 from tests.fakes.fakturownia import FakeFakturownia
@@ -361,8 +361,8 @@ async def test_the_app_archives_the_own_systems_pdf_once_and_it_is_searchable_by
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    from core.services.archive import history
-    from core.services.archive_search import search
+    from reconbot.core.services.archive.filing import history
+    from reconbot.core.services.archive.search import search
 
     monkeypatch.setenv("RECONBOT_ARCHIVE_DIR", str(tmp_path / "archive"))
     application = await serve_app(engine, clock, sleeps, sources)
@@ -387,9 +387,9 @@ async def test_the_archive_job_fetches_missing_pdfs_once_and_leaves_a_lost_invoi
     clock: FakeClock,
     tmp_path: Path,
 ) -> None:
-    from core.archive.storage import LocalDiskStorage
-    from core.services.archive_search import search
-    from core.services.pdf_archiving import archive_missing_pdfs
+    from reconbot.core.archive.storage import LocalDiskStorage
+    from reconbot.core.services.archive.fetching import archive_missing_pdfs
+    from reconbot.core.services.archive.search import search
 
     storage = LocalDiskStorage(tmp_path / "archive")
     billingo.seed_invoice(number="INV-2026-000060")

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.domain import InvoiceKind, InvoiceStatus
-from core.errors import ReconciliationError
-from core.persistence.invoicing_tables import OperationKind, OperationStatus, SourceOperationRecord
-from core.persistence.tables import InvoiceRecord, InvoicingMode, OutboxEventRecord
-from core.services.invoice_sources import InvoiceSources, update_settings
-from core.services.invoice_sync import look_up_unknown_numbers, sync_source
-from core.services.proformas import issue_final_invoice
-from core.services.write_back import run_due
+from reconbot.core.domain import InvoiceKind, InvoiceStatus
+from reconbot.core.errors import ReconciliationError
+from reconbot.core.persistence.invoicing_tables import OperationKind, OperationStatus, SourceOperationRecord
+from reconbot.core.persistence.tables import InvoiceRecord, InvoicingMode, OutboxEventRecord
+from reconbot.core.services.invoicing.proformas import issue_final_invoice
+from reconbot.core.services.invoicing.sources import InvoiceSources, update_settings
+from reconbot.core.services.invoicing.sync import look_up_unknown_numbers, sync_source
+from reconbot.core.services.invoicing.write_back import run_due
 
 
 @dataclass

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.errors import InputError, ReconciliationError
-from core.invoicing.model import PaymentMethod
-from core.invoicing.sales import InvoicingDefaults, invoice_order, parse_sale
-from core.persistence.invoicing_tables import OperationStatus, SaleRecord, SourceOperationRecord
-from core.services.invoice_sources import InvoiceSources
-from core.services.sales import invoice_sale, record_sale
-from core.services.write_back import run_due
+from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.invoicing.model import PaymentMethod
+from reconbot.core.invoicing.sales import InvoicingDefaults, invoice_order, parse_sale
+from reconbot.core.persistence.invoicing_tables import OperationStatus, SaleRecord, SourceOperationRecord
+from reconbot.core.services.invoicing.sales import invoice_sale, record_sale
+from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.invoicing.write_back import run_due
 from tests.conftest import DIALECTS
 from tests.fakes.szamlazz import FakeSzamlazz
 
@@ -170,8 +170,8 @@ async def test_a_timeout_after_the_system_issued_the_invoice_is_resolved_by_look
 async def test_two_workers_asking_for_the_same_sale_s_invoice_at_once_get_one_document(
     engine: Engine, workspace_id: int, sources: InvoiceSources, szamlazz: FakeSzamlazz
 ) -> None:
-    from core.persistence.tables import InvoicingMode
-    from core.services.invoice_sources import update_settings
+    from reconbot.core.persistence.tables import InvoicingMode
+    from reconbot.core.services.invoicing.sources import update_settings
 
     update_settings(engine, workspace_id, actor="test", sale_mode=InvoicingMode.MANUAL)
     recorded = record_sale(engine, workspace_id, parse_sale(sale()), origin="api", actor="api:pos")

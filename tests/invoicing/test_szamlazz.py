@@ -10,12 +10,12 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from core.domain import InvoiceKind, InvoiceStatus
-from core.errors import ProviderError, RateLimitedError
-from core.invoicing import szamlazz_xml as wire
-from core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
-from core.invoicing.source import SourceContext, build_source
-from core.invoicing.szamlazz import AgentError, SzamlazzSource
+from reconbot.core.domain import InvoiceKind, InvoiceStatus
+from reconbot.core.errors import ProviderError, RateLimitedError
+from reconbot.core.invoicing import szamlazz_xml as wire
+from reconbot.core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
+from reconbot.core.invoicing.source import SourceContext, build_source
+from reconbot.core.invoicing.szamlazz import AgentError, SzamlazzSource
 from tests.fakes.clock import RecordingSleep
 from tests.fakes.server import serve
 from tests.fakes.szamlazz import FakeSzamlazz, Recorded

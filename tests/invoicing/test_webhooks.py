@@ -24,7 +24,7 @@ decimal strings so that nothing passes through a float)::
       }
     }
 
-A ``sale.paid`` event carries in ``data`` a sale as ``core.invoicing.sales.parse_sale`` reads it
+A ``sale.paid`` event carries in ``data`` a sale as ``reconbot.core.invoicing.sales.parse_sale`` reads it
 (id, total, paid, payment_method, tip, customer{name, email, ...}, ...).
 
 Számlázz.hu pushes the ``<szamla xmlns="http://www.szamlazz.hu/szamla">`` document of an invoice to
@@ -53,12 +53,12 @@ from aiohttp import web
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from admin.app import create_app
-from admin.invoice_webhooks import _TASKS_KEY
-from core.domain import AllocationMethod, Direction, InvoiceKind, InvoiceStatus, TransactionStatus
-from core.invoicing.own_system import SIGNATURE_HEADER, sign
-from core.persistence.database import session_scope
-from core.persistence.invoicing_tables import (
+from reconbot.admin.app import create_app
+from reconbot.admin.invoice_webhooks import _TASKS_KEY
+from reconbot.core.domain import AllocationMethod, Direction, InvoiceKind, InvoiceStatus, TransactionStatus
+from reconbot.core.invoicing.own_system import SIGNATURE_HEADER, sign
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.invoicing_tables import (
     InvoiceSourceRecord,
     OperationKind,
     OperationStatus,
@@ -66,7 +66,7 @@ from core.persistence.invoicing_tables import (
     SourceOperationRecord,
     WebhookDeliveryRecord,
 )
-from core.persistence.tables import (
+from reconbot.core.persistence.tables import (
     AllocationRecord,
     AuditEventRecord,
     BankTransactionRecord,
@@ -74,10 +74,10 @@ from core.persistence.tables import (
     InvoicingMode,
     OutboxEventRecord,
 )
-from core.services.bank_providers import BankFeeds
-from core.services.invoice_sources import InvoiceSources, credentials, save_credentials, update_settings
-from core.services.workspaces import ensure_workspace
-from core.services.write_back import OperationView, read_operation
+from reconbot.core.services.banks.providers import BankFeeds
+from reconbot.core.services.invoicing.sources import InvoiceSources, credentials, save_credentials, update_settings
+from reconbot.core.services.invoicing.write_back import OperationView, read_operation
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.banks.conftest import FakeClock, Sleeps
 from tests.fakes.billingo import FakeBillingo
 from tests.fakes.server import free_port, serve

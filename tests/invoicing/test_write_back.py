@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core.domain import InvoiceStatus
-from core.persistence.invoicing_tables import OperationKind, OperationStatus, SourceOperationRecord
-from core.persistence.tables import AllocationRecord, InvoiceRecord, OutboxEventRecord
-from core.services.invoice_sources import InvoiceSources
-from core.services.invoice_sync import sync_source
-from core.services.pairing import unpair_transaction
-from core.services.write_back import retry_operation, run_due
+from reconbot.core.domain import InvoiceStatus
+from reconbot.core.persistence.invoicing_tables import OperationKind, OperationStatus, SourceOperationRecord
+from reconbot.core.persistence.tables import AllocationRecord, InvoiceRecord, OutboxEventRecord
+from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.invoicing.sync import sync_source
+from reconbot.core.services.invoicing.write_back import retry_operation, run_due
+from reconbot.core.services.reconciliation.pairing import unpair_transaction
 from tests.banks.conftest import FakeClock
 from tests.fakes.billingo import FakeBillingo
 
@@ -196,7 +196,7 @@ async def test_a_crashed_worker_s_claim_is_taken_over_and_finds_the_payment_it_m
     clock: FakeClock,
     pay: Callable[..., None],
 ) -> None:
-    from core.services.write_back import run_operation
+    from reconbot.core.services.invoicing.write_back import run_operation
 
     document = billingo.seed_invoice("12700", number="INV-2026-000049")
     await sync_source(sources, workspace_id, "billingo", actor="cli:test")
@@ -224,7 +224,7 @@ def _only_allocation(engine: Engine) -> AllocationRecord:
 
 
 def test_waits_grow_between_attempts() -> None:
-    from core.services.write_back import _wait
+    from reconbot.core.services.invoicing.write_back import _wait
 
     assert [_wait(n) for n in (1, 2, 3, 4, 5, 9)] == [30, 120, 480, 1920, 7200, 7200]
     assert timedelta(seconds=_wait(1)) < timedelta(minutes=1)
@@ -235,10 +235,10 @@ async def test_an_own_system_that_does_not_show_reconbot_s_pairings_cannot_undo_
 ) -> None:
     from datetime import date
 
-    from core.domain import Direction, Invoice, InvoiceKind
-    from core.invoicing.model import SourceInvoice
-    from core.services.invoice_sources import save_credentials
-    from core.services.invoice_sync import receive_invoices
+    from reconbot.core.domain import Direction, Invoice, InvoiceKind
+    from reconbot.core.invoicing.model import SourceInvoice
+    from reconbot.core.services.invoicing.sources import save_credentials
+    from reconbot.core.services.invoicing.sync import receive_invoices
 
     save_credentials(engine, workspace_id, "own", {}, actor="cli:test")
     sent = Invoice("inv-9", "OWN-2026-9", Direction.ISSUED, InvoiceKind.INVOICE, Decimal("9000"), "HUF",
@@ -257,7 +257,7 @@ async def test_an_own_system_that_does_not_show_reconbot_s_pairings_cannot_undo_
 async def test_the_scheduled_jobs_pull_every_workspace_and_drain_the_queue(
     engine: Engine, workspace_id: int, sources: InvoiceSources, billingo: FakeBillingo, pay: Callable[..., None]
 ) -> None:
-    from core.services.invoicing_jobs import pull_job, write_back_job
+    from reconbot.core.services.jobs.invoicing import pull_job, write_back_job
 
     document = billingo.seed_invoice("4500", number="INV-2026-000050")
     await pull_job(sources)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
-from core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction, status_for
+from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction, status_for
 
 _ids = count(1)
 DAY0 = date(2025, 5, 1)

@@ -7,7 +7,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.matching.combinations import subsets_summing_to
+from reconbot.core.matching.combinations import subsets_summing_to
 
 
 def brute_force(amounts: list[int], target: int) -> set[tuple[int, ...]]:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.domain import InvoiceKind
-from core.matching import MatchingEngine
+from reconbot.core.domain import InvoiceKind
+from reconbot.core.matching import MatchingEngine
 from tests.matching.factories import inv, tx
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.domain import Direction, InvoiceKind
-from core.matching import Flag, KnownPayer, MatchPolicy, MatchResult, MatchStatus, reconcile
+from reconbot.core.domain import Direction, InvoiceKind
+from reconbot.core.matching import Flag, KnownPayer, MatchPolicy, MatchResult, MatchStatus, reconcile
 from tests.matching.factories import inv, tx
 
 KOVACS_IBAN = "HU42117730161111101800000000"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.domain import Direction, Invoice, InvoiceKind
-from core.matching import Flag, MatchStatus, reconcile
+from reconbot.core.domain import Direction, Invoice, InvoiceKind
+from reconbot.core.matching import Flag, MatchStatus, reconcile
 from tests.matching.factories import inv, tx
 
 NOWAK = "PL61109010140000071219812874"

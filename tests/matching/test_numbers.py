@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.matching.numbers import _MACHINE_ID, SEP, Strength, number_keys, segments
-from core.text import fold
+from reconbot.core.matching.numbers import _MACHINE_ID, SEP, Strength, number_keys, segments
+from reconbot.core.text import fold
 
 _ATOM = re.compile(r"[A-Z]+|[0-9]+")
 _YEAR = re.compile(r"(19|20)\d\d")

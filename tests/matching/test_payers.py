@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.matching import MatchStatus, reconcile
-from core.parties import cut_word, name_tokens
+from reconbot.core.matching import MatchStatus, reconcile
+from reconbot.core.parties import cut_word, name_tokens
 from tests.matching.factories import inv, tx
 
 AKAC = "HU92104602236047873502115580"

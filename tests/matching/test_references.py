@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.matching.numbers import Strength
-from core.matching.references import KeyKind, ReferenceIndex, parse_split_payment, reference_fields
+from reconbot.core.matching.numbers import Strength
+from reconbot.core.matching.references import KeyKind, ReferenceIndex, parse_split_payment, reference_fields
 
 
 def index(*numbers: str) -> ReferenceIndex:

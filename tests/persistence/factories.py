@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from core.domain import Direction
-from core.persistence.tables import (
+from reconbot.core.domain import Direction
+from reconbot.core.persistence.tables import (
     BankAccountRecord,
     BankTransactionRecord,
     InvoiceRecord,

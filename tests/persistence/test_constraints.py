@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from core.persistence.database import session_scope
-from core.persistence.tables import (
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import (
     AliasKind,
     BankAccountRecord,
     BankTransactionRecord,

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, func
 from sqlalchemy.engine import URL
 from sqlmodel import select
 
-from core.persistence.database import SQLITE_BUSY_TIMEOUT_SECONDS, create_engine_for, session_scope
-from core.persistence.schema import ForeignKeyViolation, upgrade
-from core.persistence.tables import (
+from reconbot.core.persistence.database import SQLITE_BUSY_TIMEOUT_SECONDS, create_engine_for, session_scope
+from reconbot.core.persistence.schema import ForeignKeyViolation, upgrade
+from reconbot.core.persistence.tables import (
     AuditEventRecord,
     BankAccountRecord,
     BankTransactionRecord,

@@ -13,10 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlalchemy.dialects import postgresql
 
-from core.persistence.autogen import include_name, render_item
-from core.persistence.database import create_engine_for
-from core.persistence.schema import current_revision, downgrade, head_revision, upgrade
-from core.persistence.tables import metadata
+from reconbot.core.persistence.autogen import include_name, render_item
+from reconbot.core.persistence.database import create_engine_for
+from reconbot.core.persistence.schema import current_revision, downgrade, head_revision, upgrade
+from reconbot.core.persistence.tables import metadata
 
 TABLES = {
     "workspace",

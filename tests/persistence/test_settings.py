@@ -8,7 +8,7 @@ import platformdirs
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.settings import database_url, normalise_database_url, redacted_url
+from reconbot.core.settings import database_url, normalise_database_url, redacted_url
 
 
 @pytest.fixture(autouse=True)

@@ -15,10 +15,10 @@ from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import StatementError
 
-from core.domain import TransactionStatus
-from core.persistence.database import create_engine_for, session_scope
-from core.persistence.tables import BankTransactionRecord
-from core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
+from reconbot.core.domain import TransactionStatus
+from reconbot.core.persistence.database import create_engine_for, session_scope
+from reconbot.core.persistence.tables import BankTransactionRecord
+from reconbot.core.persistence.types import JSONDocument, Money, StrEnumType, UTCDateTime
 from tests.persistence.factories import add_account, add_transaction, add_workspace
 
 scratch = MetaData()

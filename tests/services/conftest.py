@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from core.persistence.database import session_scope
-from core.persistence.tables import (
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import (
     AllocationRecord,
     BankTransactionRecord,
     InvoiceRecord,
     OutboxEventRecord,
     Record,
 )
-from core.services.workspaces import ensure_workspace
+from reconbot.core.services.workspaces import ensure_workspace
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 INVOICES_HEADER = (

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.errors import SetupError
-from core.persistence.account_tables import LoginAccountRecord, WebSessionRecord
-from core.persistence.database import session_scope
-from core.persistence.tables import Language
-from core.roles import Role
-from core.services.accounts import (
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.account_tables import LoginAccountRecord, WebSessionRecord
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import Language
+from reconbot.core.roles import Role
+from reconbot.core.services.people.accounts import (
     LoginRefused,
     accept_invite,
     authenticate,
@@ -24,8 +24,8 @@ from core.services.accounts import (
     switch_workspace,
     viewer_for,
 )
-from core.services.members import remove_member
-from core.services.workspaces import ensure_workspace
+from reconbot.core.services.people.members import remove_member
+from reconbot.core.services.workspaces import ensure_workspace
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -62,8 +62,7 @@ def test_a_session_ends_when_it_expires_or_its_member_is_removed(engine: Engine)
     seen = viewer_for(engine, session_token, now=NOW)
     assert seen is not None and seen.role is Role.ACCOUNTANT and seen.member_name == "Béla"
     assert viewer_for(engine, session_token, now=NOW + timedelta(days=15)) is None
-    with session_scope(engine) as session:
-        remove_member(session, workspace_id, member_id, actor="t")
+    remove_member(engine, workspace_id, member_id, actor="t")
     assert viewer_for(engine, session_token, now=NOW) is None
     with Session(engine) as session:  # the cookie's token is never stored, only its digest
         assert session_token not in {s.token_hash for s in session.exec(select(WebSessionRecord))}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.services.file_reconciliation import reconcile_files
+from reconbot.core.errors import InputError
+from reconbot.core.services.reconciliation.files import reconcile_files
 from tests.services.conftest import SAMPLES
 
 

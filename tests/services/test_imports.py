@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from core.domain import InvoiceStatus, TransactionStatus
-from core.errors import InputError
-from core.persistence.tables import (
+from reconbot.core.domain import InvoiceStatus, TransactionStatus
+from reconbot.core.errors import InputError
+from reconbot.core.persistence.tables import (
     AllocationRecord,
     AuditEventRecord,
     BankAccountRecord,
@@ -21,8 +21,8 @@ from core.persistence.tables import (
     MatchSuggestionRecord,
     OutboxEventRecord,
 )
-from core.services.invoice_import import import_invoices
-from core.services.statement_import import import_statement
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.imports import import_invoices
 from tests.services.conftest import (
     INVOICES_HEADER,
     SAMPLES,
@@ -244,7 +244,7 @@ def test_one_account_written_two_ways_is_one_account(engine: Engine, workspace_i
 def test_every_automatic_allocation_is_audited_by_its_id(engine: Engine, workspace_id: int) -> None:
     from sqlmodel import select
 
-    from core.persistence.database import session_scope
+    from reconbot.core.persistence.database import session_scope
 
     import_demo(engine, workspace_id)
     with session_scope(engine) as session:

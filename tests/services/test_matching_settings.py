@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.persistence.tables import BankTransactionRecord
-from core.services.invoice_import import import_invoices
-from core.services.matching_settings import parse_tolerance_percent, update_matching_settings
-from core.services.statement_import import import_statement
+from reconbot.core.persistence.tables import BankTransactionRecord
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.reconciliation.settings import parse_tolerance_percent, update_matching_settings
 from tests.services.conftest import INVOICES_HEADER, STATEMENT_HEADER
 
 

@@ -11,19 +11,19 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from core.domain import InvoiceStatus, TransactionStatus
-from core.errors import ReconciliationError
-from core.persistence.database import session_scope
-from core.persistence.tables import (
+from reconbot.core.domain import InvoiceStatus, TransactionStatus
+from reconbot.core.errors import ReconciliationError
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.persistence.tables import (
     AliasKind,
     AllocationRecord,
     AuditEventRecord,
     MatchSuggestionRecord,
     PayerAliasRecord,
 )
-from core.services.invoice_import import import_invoices
-from core.services.pairing import ignore, pair, unpair
-from core.services.statement_import import import_statement
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.reconciliation.pairing import ignore, pair, unpair
 from tests.services.conftest import (
     INVOICES_HEADER,
     SAMPLES,
@@ -179,7 +179,7 @@ def test_ignore_sets_aside_and_pairing_it_is_refused(engine: Engine, demo: int) 
 
 
 def test_another_workspace_cannot_touch_it(engine: Engine, demo: int) -> None:
-    from core.services.workspaces import ensure_workspace
+    from reconbot.core.services.workspaces import ensure_workspace
 
     with session_scope(engine) as session:
         other = ensure_workspace(session, "other").id
@@ -263,7 +263,7 @@ def test_a_double_click_with_amounts_books_once(engine: Engine, demo: int) -> No
 
 
 def test_the_event_names_each_invoice_with_its_own_open_amount(engine: Engine, demo: int) -> None:
-    from core.persistence.tables import OutboxEventRecord
+    from reconbot.core.persistence.tables import OutboxEventRecord
 
     # Named last-due first: the money still goes to the one due first (E-KERT-2025-15, 60 000 open).
     tx = tx_id(engine, "KH250306004")
@@ -284,7 +284,7 @@ def test_the_event_names_each_invoice_with_its_own_open_amount(engine: Engine, d
 
 
 def test_unpair_a_transaction_undoes_all_its_pairings_at_once(engine: Engine, demo: int) -> None:
-    from core.services.pairing import unpair_transaction
+    from reconbot.core.services.reconciliation.pairing import unpair_transaction
 
     tx = tx_id(engine, "KH250306004")
     pair(
@@ -303,7 +303,7 @@ def test_unpair_a_transaction_undoes_all_its_pairings_at_once(engine: Engine, de
 
 
 def test_a_transaction_set_aside_can_be_brought_back(engine: Engine, demo: int) -> None:
-    from core.services.pairing import unignore
+    from reconbot.core.services.reconciliation.pairing import unignore
 
     tx = tx_id(engine, "KH250313011")
     ignore(engine, demo, transaction_id=tx, actor="x")

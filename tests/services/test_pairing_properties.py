@@ -14,16 +14,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from core.domain import InvoiceStatus, TransactionStatus, status_for
-from core.errors import InputError, ReconciliationError
-from core.money import ZERO
-from core.persistence.database import create_engine_for, session_scope
-from core.persistence.schema import upgrade
-from core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord
-from core.services.invoice_import import import_invoices
-from core.services.pairing import pair, unpair
-from core.services.statement_import import import_statement
-from core.services.workspaces import ensure_workspace
+from reconbot.core.domain import InvoiceStatus, TransactionStatus, status_for
+from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.money import ZERO
+from reconbot.core.persistence.database import create_engine_for, session_scope
+from reconbot.core.persistence.schema import upgrade
+from reconbot.core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord
+from reconbot.core.services.banks.statements import import_statement
+from reconbot.core.services.invoicing.imports import import_invoices
+from reconbot.core.services.reconciliation.pairing import pair, unpair
+from reconbot.core.services.workspaces import ensure_workspace
 from tests.services.conftest import INVOICES_HEADER, STATEMENT_HEADER
 
 INVOICES = [("P-2025-1", "1000"), ("P-2025-2", "2500.50"), ("P-2025-3", "700"), ("P-2025-4", "-300")]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.statements import Statement, parse_statement
+from reconbot.core.errors import InputError
+from reconbot.core.statements import Statement, parse_statement
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 ACCOUNT = "HU42117730161111101800000000"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.statements import parse_statement
-from core.statements.common import compact_account
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.statements import parse_statement
+from reconbot.core.statements.common import compact_account
 from tests.conftest import REPO
 from tests.statements.camt_expected import Detail, Entry, load_entries
 

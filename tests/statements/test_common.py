@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from core.statements.common import account_from_text, decode_text, header_key, is_iban, iso_date, parse_date
+from reconbot.core.statements.common import account_from_text, decode_text, header_key, is_iban, iso_date, parse_date
 
 POLISH = "Przelew za fakturę FV/7/2024 - Łódź, Świętokrzyska 5, zażółć gęślą jaźń"
 HUNGARIAN = "Átutalás: SZLA-42, Győr, Kőrösi út 7, tűzőgép"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.statements import Statement, parse_statement
+from reconbot.core.errors import InputError
+from reconbot.core.statements import Statement, parse_statement
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statements"
 

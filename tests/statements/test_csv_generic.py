@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import InputError
-from core.statements import Statement, parse_statement
-from core.statements.csv_generic import GENERIC_COLUMNS, GENERIC_HEADER
+from reconbot.core.errors import InputError
+from reconbot.core.statements import Statement, parse_statement
+from reconbot.core.statements.csv_generic import GENERIC_COLUMNS, GENERIC_HEADER
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statements"
 

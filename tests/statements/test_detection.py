@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from core.errors import InputError
-from core.statements import FORMATS, Statement, parse_statement
+from reconbot.core.errors import InputError
+from reconbot.core.statements import FORMATS, Statement, parse_statement
 from tests.statements.test_xlsx_otp import workbook
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statements"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.statements import Statement, parse_statement
-from core.statements.mt94x_details import read_details
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.statements import Statement, parse_statement
+from reconbot.core.statements.mt94x_details import read_details
 
 
 def statement(

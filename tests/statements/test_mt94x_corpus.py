@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from core.domain import Transaction
-from core.errors import InputError
-from core.statements import parse_statement
-from core.statements.common import compact_account, looks_like_iban
+from reconbot.core.domain import Transaction
+from reconbot.core.errors import InputError
+from reconbot.core.statements import parse_statement
+from reconbot.core.statements.common import compact_account, looks_like_iban
 from tests.conftest import REPO
 
 # Collected before fixtures run, so this mirrors the shared_dir fixture's lookup.

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from core.errors import InputError
-from core.statements import Statement, parse_statement
+from reconbot.core.errors import InputError
+from reconbot.core.statements import Statement, parse_statement
 
 HEADER = [
     "Számlaszám",

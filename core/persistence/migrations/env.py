@@ -1,4 +1,4 @@
-"""Alembic environment for reconbot; run it through ``core.persistence.schema``, not the ``alembic`` CLI.
+"""Alembic environment for reconbot; run it through ``reconbot.core.persistence.schema``, not the ``alembic`` CLI.
 
 ``schema`` opens the connection and the transaction (and takes the PostgreSQL
 advisory lock) and hands the connection over in ``config.attributes``, so
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from core.persistence.autogen import include_name, render_item
-from core.persistence.tables import metadata
+from reconbot.core.persistence.autogen import include_name, render_item
+from reconbot.core.persistence.tables import metadata
 
 
 def run_migrations(connection: Connection) -> None:
@@ -31,8 +31,8 @@ def run_migrations(connection: Connection) -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("offline (--sql) migrations are not supported; use core.persistence.schema")
+    raise RuntimeError("offline (--sql) migrations are not supported; use reconbot.core.persistence.schema")
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("run migrations through core.persistence.schema (e.g. `reconbot db upgrade`)")
+    raise RuntimeError("run migrations through reconbot.core.persistence.schema (e.g. `reconbot db upgrade`)")
 run_migrations(connection)

@@ -16,13 +16,13 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.app import SlackBot
-from bot.slack.transport import SlackTransport
-from core.persistence.chat_tables import Platform
-from core.services.chat_setup import ChatConnection
-from handlers import actions, commands
-from handlers.context import Chat
-from handlers.messages import Reply
+from reconbot.bot.slack.app import SlackBot
+from reconbot.bot.slack.transport import SlackTransport
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.chat.setup import ChatConnection
+from reconbot.handlers import actions, commands
+from reconbot.handlers.context import Chat
+from reconbot.handlers.messages import Reply
 from tests.fakes.server import serve
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from core.persistence.chat_tables import Platform
-from core.roles import Role
-from handlers.context import ChatUser, Place
-from handlers.messages import Button, Message, Reply
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import Role
+from reconbot.handlers.context import ChatUser, Place
+from reconbot.handlers.messages import Button, Message, Reply
 from tests.chat.conftest import SLACK_USERS
 from tests.chat.slack.conftest import (
     CHANNEL,

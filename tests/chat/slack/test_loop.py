@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot.delivery import DeliveryWorker
-from core.persistence.chat_tables import Platform
-from core.persistence.tables import AllocationRecord, InvoiceRecord
-from core.roles import Role
+from reconbot.bot.delivery import DeliveryWorker
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.persistence.tables import AllocationRecord, InvoiceRecord
+from reconbot.core.roles import Role
 from tests.chat.conftest import INVOICES, PAYMENTS, SLACK_USERS, Books, add_channels
 from tests.chat.slack.conftest import HttpBot, block_actions, interaction, slash_command, view_submission
 from tests.fakes.clock import FakeClock

@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
-from bot.slack.app import SlackBot
-from handlers.context import Chat
+from reconbot.bot.slack.app import SlackBot
+from reconbot.handlers.context import Chat
 from tests.chat.slack.conftest import CONNECTION_ID, connection
 from tests.conftest import REPO
 

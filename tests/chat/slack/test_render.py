@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.slack.render import blocks, escape, fallback_text, fit, modal, read_metadata
-from handlers.messages import Button, Message, Style
+from reconbot.bot.slack.render import blocks, escape, fallback_text, fit, modal, read_metadata
+from reconbot.handlers.messages import Button, Message, Style
 
 
 def validated(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.slack.app import SlackBot
-from core.errors import ProviderError, SetupError
-from core.persistence.chat_tables import Platform
-from core.roles import Role
-from handlers.context import Chat, ChatUser, Place
-from handlers.messages import Reply
+from reconbot.bot.slack.app import SlackBot
+from reconbot.core.errors import ProviderError, SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.roles import Role
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.messages import Reply
 from tests.chat.conftest import SLACK_USERS
 from tests.chat.slack.conftest import CHANNEL, Handlers, block_actions, connection, slash_command
 from tests.fakes.slack import APP_TOKEN, FakeSlack

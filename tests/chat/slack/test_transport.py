@@ -7,10 +7,10 @@ import types
 import pytest
 from slack_sdk.http_retry import builtin_async_handlers
 
-from bot.slack.render import blocks
-from bot.slack.transport import SlackTransport
-from bot.transport import DeliveryError
-from handlers.messages import Button, Message
+from reconbot.bot.slack.render import blocks
+from reconbot.bot.slack.transport import SlackTransport
+from reconbot.bot.transport import DeliveryError
+from reconbot.handlers.messages import Button, Message
 from tests.chat.slack.conftest import CHANNEL, Seconds
 from tests.fakes.server import free_port, serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack

@@ -13,12 +13,12 @@ from aiogram import Dispatcher
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import Engine
 
-from bot.telegram import TelegramBot, TelegramTransport
-from core.persistence.chat_tables import Platform
-from core.services.chat_setup import ChatConnection, connections, save_connection
-from handlers import actions, commands
-from handlers.context import Chat, ChatUser, Place
-from handlers.messages import Reply
+from reconbot.bot.telegram import TelegramBot, TelegramTransport
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.chat.setup import ChatConnection, connections, save_connection
+from reconbot.handlers import actions, commands
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.messages import Reply
 from tests.fakes.server import serve
 from tests.fakes.telegram import TOKEN, FakeTelegram
 

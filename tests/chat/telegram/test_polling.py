@@ -7,13 +7,13 @@ import logging
 import pytest
 from sqlalchemy import Engine
 
-from bot.telegram import TelegramBot
-from bot.telegram.render import Action
-from bot.telegram.router import words
-from core.persistence.chat_tables import Platform
-from core.services.chat_setup import connections
-from handlers.context import Chat, ChatUser, Place
-from handlers.messages import Message, Reply
+from reconbot.bot.telegram import TelegramBot
+from reconbot.bot.telegram.render import Action
+from reconbot.bot.telegram.router import words
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.chat.setup import connections
+from reconbot.handlers.context import Chat, ChatUser, Place
+from reconbot.handlers.messages import Message, Reply
 from tests.chat.telegram.conftest import Handled, Handlers
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeTelegram, callback_update, message_update
 

@@ -6,16 +6,16 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.telegram import TelegramBot
-from bot.telegram.render import Action, html
-from core.persistence.chat_tables import ChatActionRecord, Platform
-from core.persistence.database import session_scope
-from core.roles import Role
-from handlers import commands
-from handlers.actions import language_of
-from handlers.context import Chat, Place
-from handlers.routing import new_action_in
-from handlers.texts import text
+from reconbot.bot.telegram import TelegramBot
+from reconbot.bot.telegram.render import Action, html
+from reconbot.core.persistence.chat_tables import ChatActionRecord, Platform
+from reconbot.core.persistence.database import session_scope
+from reconbot.core.roles import Role
+from reconbot.handlers import commands
+from reconbot.handlers.actions import language_of
+from reconbot.handlers.context import Chat, Place
+from reconbot.handlers.routing import new_action_in
+from reconbot.handlers.texts import text
 from tests.chat.conftest import telegram_user
 from tests.chat.telegram.conftest import Handled
 from tests.fakes.telegram import FakeTelegram, callback_update, message_update

@@ -9,8 +9,8 @@ from aiogram.types import InlineKeyboardMarkup
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram.render import LIMIT, Action, html, keyboard, units
-from handlers.messages import Button, Message, Style
+from reconbot.bot.telegram.render import LIMIT, Action, html, keyboard, units
+from reconbot.handlers.messages import Button, Message, Style
 from tests.fakes.telegram import parse_html
 
 ALPHABET = string.ascii_letters + string.digits + "_-"  # secrets.token_urlsafe's characters

@@ -6,9 +6,9 @@ import traceback
 
 import pytest
 
-from bot.telegram import ChatMigrated, TelegramTransport
-from bot.transport import DeliveryError
-from handlers.messages import Button, Message
+from reconbot.bot.telegram import ChatMigrated, TelegramTransport
+from reconbot.bot.transport import DeliveryError
+from reconbot.handlers.messages import Button, Message
 from tests.fakes.server import free_port
 from tests.fakes.telegram import TOKEN, FakeTelegram
 

@@ -9,12 +9,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.telegram import TelegramBot
-from core.errors import SetupError
-from core.persistence.chat_tables import Platform
-from core.services.chat_setup import connections
-from handlers.context import Chat
-from handlers.messages import Message, Reply
+from reconbot.bot.telegram import TelegramBot
+from reconbot.core.errors import SetupError
+from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.chat.setup import connections
+from reconbot.handlers.context import Chat
+from reconbot.handlers.messages import Message, Reply
 from tests.chat.telegram.conftest import Handlers, telegram_connection
 from tests.fakes.server import serve
 from tests.fakes.telegram import BOT_USERNAME, FakeTelegram, message_update
@@ -74,7 +74,7 @@ async def test_an_update_without_the_secret_is_refused(
 
 
 def test_a_webhook_without_a_secret_is_refused(chat: Chat) -> None:
-    from core.services.chat_setup import ChatConnection
+    from reconbot.core.services.chat.setup import ChatConnection
 
     connection = ChatConnection(1, chat.workspace_id, Platform.TELEGRAM, "webhook", {"bot_token": "1:x"}, "")
     with pytest.raises(SetupError, match="webhook_secret"):
@@ -82,7 +82,7 @@ def test_a_webhook_without_a_secret_is_refused(chat: Chat) -> None:
 
 
 def test_polling_mode_mounts_nothing(chat: Chat) -> None:
-    from core.services.chat_setup import ChatConnection
+    from reconbot.core.services.chat.setup import ChatConnection
 
     connection = ChatConnection(1, chat.workspace_id, Platform.TELEGRAM, "polling", {"bot_token": "1:x"}, "")
     app = web.Application()

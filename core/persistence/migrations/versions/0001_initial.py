@@ -6,7 +6,7 @@ Create Date: 2025-11-21
 
 Written by hand to match core/persistence/tables.py exactly (tests compare the two).
 Column types are spelled as plain SQLAlchemy DDL, not imported from
-core.persistence.types, so this file keeps its meaning if those classes change.
+reconbot.core.persistence.types, so this file keeps its meaning if those classes change.
 """
 
 from __future__ import annotations

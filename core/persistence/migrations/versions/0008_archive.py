@@ -5,7 +5,7 @@ The index is made by hand, per dialect, and is not in ``metadata``: on SQLite an
 table (rowid = document id; diacritics folded, so "szamla" finds "számla"); on PostgreSQL a table
 of ``tsvector``s with a GIN index, built with the 'simple' configuration because Hungarian and
 Polish stemming dictionaries are not in every PostgreSQL (and 'simple' does not fold accents).
-``core.services.archive_search`` keeps it: one row per invoice, for its latest archived version.
+``reconbot.core.services.archive.search`` keeps it: one row per invoice, for its latest archived version.
 
 Revision ID: 0008
 Revises: 0007
