@@ -13,18 +13,9 @@ from reconbot.admin.rendering import feeds, now, redirect_with, render, viewer
 from reconbot.admin.security import SESSION_COOKIE, requires, set_session_cookie
 from reconbot.core.errors import SetupError
 from reconbot.core.persistence.tables import Language
-from reconbot.core.services.people.accounts import (
-    LoginThrottled,
-    accept_invite,
-    authenticate,
-    close_session,
-    first_run,
-    invitation,
-    memberships,
-    needs_first_run,
-    open_session,
-    switch_workspace,
-)
+from reconbot.core.services.people.invitations import accept_invite, invitation
+from reconbot.core.services.people.sessions import close_session, memberships, open_session, switch_workspace
+from reconbot.core.services.people.sign_in import LoginThrottled, authenticate, first_run, needs_first_run
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jinja2
 from aiohttp import web
-from sqlalchemy import text
 
 from reconbot.admin import (
     account_pages,
@@ -31,6 +30,7 @@ from reconbot.admin.rendering import CHAT_RELOAD_KEY, FEEDS_KEY, INVOICING_KEY, 
 from reconbot.admin.security import security_headers, sign_in_and_csrf
 from reconbot.core.services.banks.providers import BankFeeds
 from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.status.health import database_answers
 
 _TEMPLATES = Path(__file__).with_name("templates")
 # Form posts are small; a larger body is refused before it is read (invoice CSV uploads have their own limit).
@@ -61,9 +61,6 @@ def create_app(
 
 async def healthz(request: web.Request) -> web.Response:
     """Return 200 when the database answers, 503 otherwise."""
-    try:
-        with request.app[FEEDS_KEY].engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not healthy"; the reason goes to the log, not the page
+    if not database_answers(request.app[FEEDS_KEY].engine):
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})

@@ -4,10 +4,8 @@ renew / disconnect / sync now, the bank's redirect back to reconbot, and the san
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlmodel import Session, col, select
 
 from reconbot.admin.rendering import VIEWER, feeds, form_error, now, redirect_with, render, viewer
 from reconbot.admin.security import requires
@@ -15,7 +13,6 @@ from reconbot.core.banks import sandbox
 from reconbot.core.banks.errors import ConsentRefusedError, ProviderError
 from reconbot.core.banks.provider import PROVIDERS
 from reconbot.core.errors import ReconciliationError
-from reconbot.core.persistence.tables import BankAccountRecord, WorkspaceRecord
 from reconbot.core.roles import BANK_DATA_ROLES, SETUP_ROLES
 from reconbot.core.services.banks.connections import complete_consent, connect_bank, disconnect, renew_connection
 from reconbot.core.services.banks.overview import connection_of, connection_views, stored_credentials
@@ -23,7 +20,8 @@ from reconbot.core.services.banks.providers import CALLBACK_PATH, save_credentia
 from reconbot.core.services.banks.sync import ConnectionSync
 from reconbot.core.services.invoicing.samples import add_sample_invoices
 from reconbot.core.services.jobs.scheduler import summary, sync_now
-from reconbot.core.services.people.accounts import Viewer
+from reconbot.core.services.people.sessions import Viewer
+from reconbot.core.services.workspaces import workspace
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +44,12 @@ def register(app: web.Application) -> None:
     app.router.add_post(sandbox.AUTHORIZE_PATH, sandbox_decision)
 
 
-def _zone(request: web.Request, workspace_id: int) -> ZoneInfo:
-    with Session(feeds(request).engine) as session:
-        workspace = session.get(WorkspaceRecord, workspace_id)
-        return ZoneInfo(workspace.timezone if workspace else "UTC")
-
-
 @requires(BANK_DATA_ROLES)
 async def bank_page(request: web.Request) -> web.Response:
     """List the workspace's connections; people who set up also get credentials and the connect forms."""
     who = viewer(request)
     engine = feeds(request).engine
-    with Session(engine) as session:
-        workspace = session.get(WorkspaceRecord, who.workspace_id)
-        assert workspace is not None
-        country, zone = workspace.country, ZoneInfo(workspace.timezone)
+    settings = workspace(engine, who.workspace_id)
     return render(
         request,
         "bank.html",
@@ -68,8 +57,8 @@ async def bank_page(request: web.Request) -> web.Response:
         credentials=stored_credentials(engine, who.workspace_id) if who.role in SETUP_ROLES else [],
         sets_up=who.role in SETUP_ROLES,
         providers=list(PROVIDERS),
-        country=country,
-        when=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "never",
+        country=settings.country,
+        when=lambda moment: moment.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M") if moment else "never",
     )
 
 
@@ -111,10 +100,7 @@ async def choose_bank(request: web.Request) -> web.Response:
     provider_name = request.query.get("provider", "")
     if provider_name not in PROVIDERS:
         return form_error(request, f"Choose a provider: {', '.join(PROVIDERS)}.")
-    with Session(feeds(request).engine) as session:
-        workspace = session.get(WorkspaceRecord, who.workspace_id)
-        assert workspace is not None
-        default_country = workspace.country
+    default_country = workspace(feeds(request).engine, who.workspace_id).country
     country = (request.query.get("country", "") or default_country).strip().upper()
     if len(country) != 2 or not country.isalpha():
         return form_error(request, f"{country!r} is not a two-letter country code like HU or PL.")
@@ -153,12 +139,9 @@ async def try_sandbox(request: web.Request) -> web.Response:
     """The newcomer's first try: sample invoices when there are none, then the sandbox bank's consent page."""
     who = viewer(request)
     bank_feeds = feeds(request)
-    with Session(bank_feeds.engine) as session:
-        workspace = session.get(WorkspaceRecord, who.workspace_id)
-        assert workspace is not None
-        polish = workspace.country == "PL" or workspace.currency == "PLN"
-        today = now(request).astimezone(ZoneInfo(workspace.timezone)).date()
-    add_sample_invoices(bank_feeds.engine, who.workspace_id, today, actor=who.actor)
+    settings = workspace(bank_feeds.engine, who.workspace_id)
+    polish = settings.country == "PL" or settings.currency == "PLN"
+    add_sample_invoices(bank_feeds.engine, who.workspace_id, settings.today(now(request)), actor=who.actor)
     bank, country = ("Sandbox Bank PL", "PL") if polish else ("Sandbox Bank HU", "HU")
     try:
         link = await connect_bank(bank_feeds, who.workspace_id, "sandbox", bank, actor=who.actor, country=country,
@@ -238,12 +221,13 @@ async def bank_callback(request: web.Request) -> web.Response:
     connection = connection_of(bank_feeds.engine, done.workspace_id, done.connection_id)
     # Someone trying reconbot in the panel sees the sandbox's matches at once; other callers (the CLI's
     # wait, the bank tests' plain browser) leave the first sync to the schedule or `bank sync`.
-    sandbox_first = connection is not None and connection.provider == "sandbox"
-    if mine and who is not None and sandbox_first and not _ever_synced(request, done.connection_id):
+    sandbox_first = connection is not None and connection.provider == "sandbox" and not connection.ever_synced
+    if mine and who is not None and sandbox_first:
         try:
             synced = sync_message(await sync_now(bank_feeds, done.connection_id, actor=who.actor))
         except (ProviderError, ReconciliationError) as exc:
             synced = f"The first sync failed: {exc}"
+    zone = workspace(bank_feeds.engine, done.workspace_id).zone
     return render(
         request,
         "bank_callback.html",
@@ -251,20 +235,12 @@ async def bank_callback(request: web.Request) -> web.Response:
         bank=done.institution_name,
         accounts=done.accounts,
         renewed=done.renewed,
-        valid_until=done.valid_until.astimezone(_zone(request, done.workspace_id)).strftime("%Y-%m-%d %H:%M"),
+        valid_until=done.valid_until.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         signed_in=mine,
         may_sync=mine and who is not None and who.role in SETUP_ROLES and not synced,
         connection_id=done.connection_id,
         synced=synced,
     )
-
-
-def _ever_synced(request: web.Request, connection_id: int) -> bool:
-    with Session(feeds(request).engine) as session:
-        query = select(BankAccountRecord.id).where(
-            col(BankAccountRecord.connection_id) == connection_id, col(BankAccountRecord.last_sync_at).is_not(None)
-        )
-        return session.exec(query).first() is not None
 
 
 async def sandbox_consent_page(request: web.Request) -> web.Response:

@@ -19,8 +19,9 @@ from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.roles import SETUP_ROLES
 from reconbot.core.services.chat import queue as chat_messages
 from reconbot.core.services.chat import setup as chat_setup
+from reconbot.core.services.chat.routing import BANK_KINDS
 from reconbot.core.services.events import EventKind
-from reconbot.handlers.notifications import BANK_KINDS, trial_message
+from reconbot.handlers.notifications import trial_message
 
 KIND_LABELS = {
     EventKind.PAYMENT_MATCHED: "Payment received and paired",

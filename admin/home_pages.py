@@ -6,7 +6,8 @@ from aiohttp import web
 
 from reconbot.admin.rendering import VIEWER, feeds, render, viewer
 from reconbot.core.roles import SETUP_ROLES, sees_bank_data
-from reconbot.core.services.people.accounts import memberships, needs_first_run
+from reconbot.core.services.people.sessions import memberships
+from reconbot.core.services.people.sign_in import needs_first_run
 from reconbot.core.services.status.progress import setup_progress
 
 

@@ -22,11 +22,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
-from sqlmodel import Session, col, select
 
 from reconbot.admin.rendering import FEEDS_KEY, INVOICING_KEY
 from reconbot.core.archive.storage import storage_from_settings
-from reconbot.core.encryption import unseal
 from reconbot.core.errors import InputError, ProviderError, ReconciliationError
 from reconbot.core.invoicing.own_system import (
     MAX_EVENT_BYTES,
@@ -36,11 +34,10 @@ from reconbot.core.invoicing.own_system import (
     parse_event,
     verify,
 )
-from reconbot.core.persistence.tables import WorkspaceRecord
 from reconbot.core.services.archive.fetching import archive_own_pdf
 from reconbot.core.services.invoicing.pdfs import stored_number
 from reconbot.core.services.invoicing.sales import record_sale
-from reconbot.core.services.invoicing.sources import OWN, InvoiceSources, find_source
+from reconbot.core.services.invoicing.sources import OWN, webhook_credentials
 from reconbot.core.services.invoicing.sync import receive_invoices
 from reconbot.core.services.invoicing.write_back import run_operation
 
@@ -70,22 +67,13 @@ def _problem(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-def _credentials(sources: InvoiceSources, slug: str, name: str) -> tuple[int, dict[str, str]] | None:
-    with Session(sources.engine) as session:
-        workspace = session.exec(select(WorkspaceRecord).where(col(WorkspaceRecord.slug) == slug)).first()
-        record = find_source(session, workspace.id, name) if workspace and workspace.id else None
-        if workspace is None or workspace.id is None or record is None:
-            return None
-        return workspace.id, unseal(record.credentials)
-
-
 async def own_system_event(request: web.Request) -> web.Response:
     """Store an invoice (created/updated) or a paid sale from the workspace's own system."""
     sources = request.app[INVOICING_KEY]
-    found = _credentials(sources, request.match_info["workspace"], OWN)
+    found = webhook_credentials(sources.engine, request.match_info["workspace"], OWN)
     if found is None:
         return _problem(404, "no own invoicing system is set up for this workspace")
-    workspace_id, secret = found[0], found[1]["webhook_secret"]
+    workspace_id, secret = found.workspace_id, found.values["webhook_secret"]
     body = await _read_at_most(request, MAX_EVENT_BYTES)
     if body is None:
         return _problem(413, f"the event is larger than {MAX_EVENT_BYTES} bytes; a PDF may be at most 10 MiB")
@@ -134,17 +122,17 @@ async def szamlazz_push(request: web.Request) -> web.Response:
     from reconbot.core.invoicing.szamlazz_xml import parse_invoice_xml
 
     sources = request.app[INVOICING_KEY]
-    found = _credentials(sources, request.match_info["workspace"], "szamlazz")
+    found = webhook_credentials(sources.engine, request.match_info["workspace"], "szamlazz")
     token = request.match_info["token"]
     # compare_digest raises TypeError for non-ASCII text: a token with "é" in the URL is just a wrong token.
-    if found is None or not token.isascii() or not hmac.compare_digest(found[1].get("push_token", ""), token):
+    if found is None or not token.isascii() or not hmac.compare_digest(found.values.get("push_token", ""), token):
         return _problem(401, "unknown workspace or push token")
     body = await request.read()
     try:
         invoice = parse_invoice_xml(body)
     except (InputError, ProviderError, ValueError) as exc:
         return _problem(400, f"not a Számlázz.hu invoice: {exc}")
-    received = receive_invoices(sources.engine, found[0], "szamlazz", [invoice], actor="szamlazz:push")
+    received = receive_invoices(sources.engine, found.workspace_id, "szamlazz", [invoice], actor="szamlazz:push")
     if received.stored.conflicts:
         return _problem(409, received.stored.conflicts[0])
     return web.json_response({"status": "stored"})

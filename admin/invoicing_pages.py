@@ -7,13 +7,12 @@ import tempfile
 from pathlib import Path
 
 from aiohttp import web
-from sqlmodel import Session
 
 from reconbot.admin.rendering import INVOICING_KEY, feeds, form_error, redirect_with, render, viewer
 from reconbot.admin.security import requires
 from reconbot.core.errors import InputError, ProviderError, ReconciliationError
 from reconbot.core.invoicing.source import SOURCES
-from reconbot.core.persistence.tables import InvoicingMode, WorkspaceRecord
+from reconbot.core.persistence.tables import InvoicingMode
 from reconbot.core.roles import SETUP_ROLES
 from reconbot.core.services.invoicing.imports import import_invoices
 from reconbot.core.services.invoicing.overview import (
@@ -25,6 +24,7 @@ from reconbot.core.services.invoicing.overview import (
 )
 from reconbot.core.services.invoicing.sources import OWN, SOURCE_NAMES, update_settings
 from reconbot.core.services.invoicing.sync import look_up_unknown_numbers, sync_source
+from reconbot.core.services.workspaces import workspace
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
@@ -36,14 +36,6 @@ def register(app: web.Application) -> None:
     app.router.add_post(r"/invoicing/{name:[a-z]+}/credentials", save_source)
     app.router.add_post(r"/invoicing/{name:[a-z]+}/check", check_source)
     app.router.add_post(r"/invoicing/{name:[a-z]+}/sync", sync_now)
-
-
-def _workspace(request: web.Request, workspace_id: int) -> WorkspaceRecord:
-    with Session(feeds(request).engine) as session:
-        workspace = session.get(WorkspaceRecord, workspace_id)
-        assert workspace is not None
-        session.expunge(workspace)
-        return workspace
 
 
 def _system(request: web.Request) -> str:
@@ -62,7 +54,6 @@ async def invoicing_page(request: web.Request) -> web.Response:
 def _page(request: web.Request, *, status: int = 200, shown_once: dict[str, str] | None = None) -> web.Response:
     who = viewer(request)
     engine = feeds(request).engine
-    workspace = _workspace(request, who.workspace_id)
     return render(
         request,
         "invoicing.html",
@@ -70,7 +61,7 @@ def _page(request: web.Request, *, status: int = 200, shown_once: dict[str, str]
         sources=source_views(engine, who.workspace_id),
         systems=[(name, LABELS.get(name, name), setup_fields(name)) for name in SOURCE_NAMES],
         writes=writes_waiting(engine, who.workspace_id),
-        workspace=workspace,
+        workspace=workspace(engine, who.workspace_id),
         issuers=list(SOURCES),
         shown_once=shown_once,
     )
@@ -89,7 +80,7 @@ async def save_source(request: web.Request) -> web.Response:
         stored = save_source_credentials(feeds(request).engine, who.workspace_id, name, sent, actor=who.actor)
     except ProviderError as exc:
         return form_error(request, str(exc))
-    slug = _workspace(request, who.workspace_id).slug
+    slug = workspace(feeds(request).engine, who.workspace_id).slug
     base = feeds(request).public_url
     if name == OWN:
         return _page(request, shown_once={"title": "Own system connected",

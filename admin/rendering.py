@@ -15,7 +15,7 @@ from reconbot.core.money import format_money
 from reconbot.core.roles import BANK_DATA_ROLES, INVOICING_ROLES, SETUP_ROLES, Role
 from reconbot.core.services.banks.providers import BankFeeds
 from reconbot.core.services.invoicing.sources import InvoiceSources
-from reconbot.core.services.people.accounts import Viewer
+from reconbot.core.services.people.sessions import Viewer
 
 FEEDS_KEY = web.AppKey("feeds", BankFeeds)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)

@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler
 from reconbot.admin.rendering import CSRF, CSRF_FIELD, VIEWER, feeds, render
 from reconbot.core.encryption import derived_key
 from reconbot.core.roles import Role
-from reconbot.core.services.people.accounts import Viewer, viewer_for
+from reconbot.core.services.people.sessions import Viewer, viewer_for
 
 SESSION_COOKIE = "rb_session"
 CSRF_COOKIE = "rb_csrf"

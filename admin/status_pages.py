@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from sqlmodel import Session
 
 from reconbot.admin.rendering import feeds, now, render, viewer
 from reconbot.admin.security import requires
-from reconbot.core.persistence.tables import WorkspaceRecord
 from reconbot.core.roles import sees_bank_data
 from reconbot.core.services.jobs.scheduler import FeedScheduler
 from reconbot.core.services.status.overview import (
@@ -42,9 +40,7 @@ async def status_page(request: web.Request) -> web.StreamResponse:
     moment = now(request)
     bank = sees_bank_data(who.role)
     found = workspace_status(engine, who.workspace_id, moment, bank_data=bank)
-    with Session(engine) as session:
-        workspace = session.get(WorkspaceRecord, who.workspace_id)
-        timezone = workspace.timezone if workspace else "UTC"
+    timezone = found.timezone
     running = request.app[RUNNING_SCHEDULER_KEY].scheduler
     jobs = scheduled_jobs(running, who.workspace_id) if running is not None else []
     held = True if running is not None else scheduler_lock_held(engine)

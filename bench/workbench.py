@@ -49,7 +49,8 @@ from reconbot.core.persistence.tables import (
     MatchSuggestionRecord,
 )
 from reconbot.core.services.banks.providers import BankFeeds
-from reconbot.core.services.people.accounts import first_run, memberships
+from reconbot.core.services.people.sessions import memberships
+from reconbot.core.services.people.sign_in import first_run
 from reconbot.core.services.reconciliation.matching import reason_json
 from reconbot.core.services.reconciliation.workbench import NEEDS_PERSON, cursor_of
 from reconbot.core.settings import normalise_database_url

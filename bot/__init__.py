@@ -1,4 +1,5 @@
-"""Chat platform adapters (Slack, Telegram) and the outbox delivery worker.
+"""Chat platform adapters (Slack, Telegram) and the delivery worker that takes the outbox to them.
 
-Arrives with the chat issue; until then the core writes its events to the outbox table.
+Each platform translates neutral messages (``reconbot.handlers.messages``) to its wire format and its
+interactions back to handler calls; nothing here touches the database but through ``core/services``.
 """

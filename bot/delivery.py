@@ -1,9 +1,10 @@
 """The delivery worker: outbox → chat messages → Slack and Telegram, at least once and never twice per event.
 
-Each round routes new events (``reconbot.handlers.routing``), folds a flood into a digest, and drains every
-channel with due messages in parallel, one message at a time per channel, paced as the platform asks
-(≈1 message/s per chat, 3 s in a Telegram group). A rate limit postpones the message by the time the
-platform named; a permanent refusal marks the channel as having a problem and stops sending there.
+Each round routes new events (``reconbot.core.services.chat.routing``, worded by the handlers' composers),
+folds a flood into a digest, and drains every channel with due messages in parallel, one message at a time
+per channel, paced as the platform asks (≈1 message/s per chat, 3 s in a Telegram group). A rate limit
+postpones the message by the time the platform named; a permanent refusal marks the channel as having a
+problem and stops sending there.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from reconbot.core.services.chat.queue import (
     record_failure,
     record_sent,
 )
+from reconbot.core.services.chat.routing import DIGEST_AT, DigestComposer, EventComposer, fold_digest, route_events
+from reconbot.handlers.digests import digest_body
 from reconbot.handlers.messages import Message
-from reconbot.handlers.routing import DIGEST_AT, fold_digest, route_events
+from reconbot.handlers.notifications import compose_body
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,10 @@ class DeliveryRound:
 
 
 class DeliveryWorker:
-    """Drains the chat-message queue through one transport per (workspace, platform)."""
+    """Drains the chat-message queue through one transport per (workspace, platform).
+
+    ``compose`` and ``compose_digest`` word the events routing queues (the handlers' composers by default).
+    """
 
     def __init__(
         self,
@@ -64,11 +70,15 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         digest_at: int = DIGEST_AT,
         pace_scale: float = 1.0,
+        compose: EventComposer = compose_body,
+        compose_digest: DigestComposer = digest_body,
     ) -> None:
         self.engine = engine
         self.transports = transports
         self.clock = clock
         self.digest_at = digest_at
+        self.compose = compose
+        self.compose_digest = compose_digest
         self.pace_scale = pace_scale  # tests set 0: no waiting between messages
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
@@ -104,7 +114,7 @@ class DeliveryWorker:
         done = DeliveryRound()
         # Route the whole backlog first, so a flood is folded into one digest rather than one per batch.
         for _ in range(100):
-            routed = route_events(self.engine, self.clock())
+            routed = route_events(self.engine, self.clock(), self.compose)
             done.routed += routed
             if not routed:
                 break
@@ -116,7 +126,8 @@ class DeliveryWorker:
 
     async def _drain(self, channel: ChannelView, done: DeliveryRound) -> None:
         transport = self.transports[(channel.workspace_id, channel.platform)]
-        if fold_digest(self.engine, channel.id, self.clock(), threshold=self.digest_at) is not None:
+        digest = fold_digest(self.engine, channel.id, self.clock(), self.compose_digest, threshold=self.digest_at)
+        if digest is not None:
             done.digests += 1
         while (claimed := claim_next(self.engine, channel, self.name, self.clock())) is not None:
             await self._pace(channel, transport)

@@ -1,4 +1,4 @@
-"""The one HTTP chokepoint of every integration (bank feeds now, invoicing systems later).
+"""The one HTTP chokepoint of every integration: bank feeds, invoicing systems, handoff webhooks.
 
 Each provider holds one ``IntegrationHttp``: a base URL, an ``httpx.AsyncClient``
 and the retry policy — timeouts, connection errors, 5xx and 429 are retried with
@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from reconbot.core.errors import ProviderError, RateLimitedError
+from reconbot.core.exact_json import JsonError, read_json
 
 log = logging.getLogger(__name__)
 # httpx logs every request's full URL, query string included, at INFO; ours above says what is safe to.
@@ -147,12 +148,26 @@ class IntegrationHttp:
         await self._client.aclose()
 
 
-def json_body(response: httpx.Response, integration: str) -> Any:
-    """Return the parsed JSON body; raises ``ProviderError`` naming the integration when it is not JSON."""
+def response_json(response: httpx.Response, integration: str) -> Any:
+    """Return the JSON body with exact decimals (``reconbot.core.exact_json.read_json``).
+
+    Raises a temporary ``ProviderError`` naming the integration, path and status when the body is not
+    JSON: a gateway's error page answered with 200 may be JSON again next time.
+    """
     try:
-        return response.json()
-    except ValueError:
+        return read_json(response.content)
+    except JsonError:
+        kind = response.headers.get("content-type")
         raise ProviderError(
-            f"{integration}: {response.request.url.path}: expected JSON, got {response.headers.get('content-type')!r}",
+            f"{integration}: {response.request.url.path}: expected JSON, got {kind!r} (HTTP {response.status_code})",
             status=response.status_code,
         ) from None
+
+
+def error_json(response: httpx.Response) -> Any:
+    """Return the parsed body of a failed answer (to read the provider's error code and message from), or None
+    when it is no JSON: an HTML error page, an empty body."""
+    try:
+        return read_json(response.content)
+    except JsonError:
+        return None

@@ -1,4 +1,5 @@
-"""Platform-independent actions behind chat buttons and commands.
+"""Platform-independent words behind chat buttons, commands and notifications.
 
-Arrives with the chat issue; the core services it will call (pair, unpair) exist already.
+The services in ``reconbot.core.services.chat`` decide and store; these modules turn their neutral results
+into ``Message``/``Reply`` and pass them pure composers and renderers. No database work happens here.
 """

@@ -1,77 +1,59 @@
-"""Outbox events as chat messages: which ones carry bank data, and what each says and offers.
+"""Outbox events as chat messages: what each says and offers, from the neutral facts routing gathered.
 
-``compose`` is given ``new_action`` (which stores a ``chat_action`` and returns its opaque id), so the
-composing itself stays free of storage and platforms; ``unmatched_message`` builds the "which invoice is
-it?" question from the database, for new events and for a pairing that was undone.
+``compose`` is given the event's facts (``reconbot.core.services.chat.routing.EventFacts``) and ``new_action``
+(which stores a ``chat_action`` and returns its opaque id), so the composing itself stays free of storage
+and platforms; ``unmatched_message`` words the "which invoice is it?" question, for new events and for a
+pairing that was undone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, col, select
-
-from reconbot.core.matching.model import Flag
-from reconbot.core.persistence.tables import BankTransactionRecord, InvoiceRecord, MatchSuggestionRecord
+from reconbot.core.services.chat.actions import NewAction
+from reconbot.core.services.chat.questions import Question
+from reconbot.core.services.chat.routing import EventFacts
 from reconbot.core.services.events import EventKind
-from reconbot.core.services.handoff.marking import waiting_for_a_hand
 from reconbot.handlers.messages import Button, Message, Style
 from reconbot.handlers.texts import money, text
 
-# Events that show bank transactions: only for channels where bank data may be read.
-BANK_KINDS = frozenset({EventKind.PAYMENT_MATCHED, EventKind.PARTIAL_PAYMENT, EventKind.OVERPAYMENT,
-                        EventKind.UNMATCHED_TRANSACTION, EventKind.POSSIBLE_DOUBLE_PAYMENT})  # fmt: skip
-# Many of these at once (a first sync) are told as one digest.
-DIGESTIBLE = BANK_KINDS
-
-# ``new_action(kind, subject)`` → opaque id of a stored action of the message's decision.
-NewAction = Callable[[str, dict[str, Any]], str]
-
 _MATCH_TITLES = {EventKind.PAYMENT_MATCHED: "paid.title", EventKind.PARTIAL_PAYMENT: "partial.title",
                  EventKind.OVERPAYMENT: "over.title"}  # fmt: skip
+# At most this many "Send … to the accountant" buttons under one payment.
+HAND_OVER_BUTTONS = 2
 
 
-def superseded(kind: str, payload: dict[str, Any]) -> bool:
-    """Return True for an event another event of the same moment tells better, or a person's own deed.
-
-    A matched payment that is partial or an overpayment is told by that event; an unmatched one that
-    looks like a double payment by the double-payment event; a pairing a person made is shown by
-    editing the message they pressed (or was made outside chat, where they saw it happen).
-    """
-    flags = set(payload.get("flags", []))
-    if kind == EventKind.PAYMENT_MATCHED:
-        return bool(flags & {Flag.PARTIAL_PAYMENT.value, Flag.OVERPAYMENT.value}) or "by" in payload
-    if kind == EventKind.UNMATCHED_TRANSACTION:
-        return Flag.ALREADY_PAID.value in flags
-    return False
-
-
-def compose(
-    session: Session, kind: str, payload: dict[str, Any], language: str, new_action: NewAction
-) -> Message | None:
-    """Return the message telling the event (None for kinds chat does not show)."""
+def compose(facts: EventFacts, new_action: NewAction) -> Message | None:
+    """Return the message telling the event (None for kinds chat does not show, or a question without facts)."""
+    kind, payload, language = facts.kind, facts.payload, facts.language
     if kind in _MATCH_TITLES:
-        message = _matched(kind, payload, language, new_action)
-        return _with_handoff_buttons(session, message, payload, language, new_action)
+        return _with_handoff_buttons(_matched(kind, payload, language, new_action), facts, new_action)
     if kind in (EventKind.UNMATCHED_TRANSACTION, EventKind.POSSIBLE_DOUBLE_PAYMENT):
+        if facts.question is None:
+            return None
         double = kind == EventKind.POSSIBLE_DOUBLE_PAYMENT
-        return unmatched_message(session, int(payload["transaction"]["id"]), language, new_action, double=double)
+        return unmatched_message(facts.question, language, new_action, double=double)
     builder = _BUILDERS.get(kind)
     return builder(payload, language, new_action) if builder else None
 
 
-def _with_handoff_buttons(
-    session: Session, message: Message, payload: dict[str, Any], language: str, new_action: NewAction
-) -> Message:
+def compose_body(facts: EventFacts, new_action: NewAction) -> dict[str, Any] | None:
+    """Return ``compose``'s message as the JSON body routing stores (the ``EventComposer`` of the delivery)."""
+    message = compose(facts, new_action)
+    return message.to_json() if message is not None else None
+
+
+def _with_handoff_buttons(message: Message, facts: EventFacts, new_action: NewAction) -> Message:
     """In manual handoff mode, offer to send the paid invoices to the accountant (those not given yet)."""
-    numbers = {int(a["invoice_id"]): a["invoice_number"] for a in payload.get("allocations", [])}
+    numbers = {int(a["invoice_id"]): a["invoice_number"] for a in facts.payload.get("allocations", [])}
     buttons = tuple(
-        Button(text(language, "button.hand_over", number=numbers[invoice_id]),
+        Button(text(facts.language, "button.hand_over", number=numbers[invoice_id]),
                action=new_action("send_again", {"invoice_id": invoice_id}))
-        for invoice_id in waiting_for_a_hand(session, list(numbers))[:2]
+        for invoice_id in facts.hand_over[:HAND_OVER_BUTTONS]
+        if invoice_id in numbers
     )  # fmt: skip
     return replace(message, buttons=message.buttons + buttons) if buttons else message
 
@@ -102,53 +84,34 @@ def _matched(kind: str, payload: dict[str, Any], language: str, new_action: NewA
     )
 
 
-def unmatched_message(
-    session: Session, transaction_id: int, language: str, new_action: NewAction, *, double: bool = False
-) -> Message | None:
-    """Return "which invoice is it?" for a transaction: up to three candidates, Find invoice…, Not an invoice payment.
-
-    None when the transaction is gone or no longer waits for anyone (paired or set aside meanwhile).
-    """
-    tx = session.get(BankTransactionRecord, transaction_id)
-    if tx is None or tx.status.value not in ("unmatched", "suggested"):
-        return None
-    amount = money(abs(tx.amount), tx.currency, language)
-    payer = tx.counterparty_name or tx.counterparty_iban or "?"
+def unmatched_message(question: Question, language: str, new_action: NewAction, *, double: bool = False) -> Message:
+    """Return "which invoice is it?" for a waiting transaction: its candidates, Find invoice…, Not an invoice
+    payment."""
+    amount = money(abs(question.amount), question.currency, language)
+    payer = question.counterparty or "?"
     if double:
         title = text(language, "double.title", amount=amount, payer=payer)
     else:
-        key = "unmatched.title" if tx.amount > 0 else "unmatched.out.title"
+        key = "unmatched.title" if question.amount > 0 else "unmatched.out.title"
         title = text(language, key, amount=amount, payer=payer)
     buttons: list[Button] = []
     lines: list[str] = []
-    for suggestion in _suggestions(session, transaction_id):
-        invoices = _invoices(session, suggestion.invoice_ids)
-        if len(invoices) != len(suggestion.invoice_ids):
-            continue
-        numbers = ", ".join(i.number for i in invoices)
-        open_amount = sum((abs(i.gross) - abs(i.paid_amount) for i in invoices), Decimal(0))
-        lines.append(f"{numbers} · {invoices[0].partner_name} · {money(open_amount, tx.currency, language)}")
-        action = new_action("pair", {"transaction_id": transaction_id, "invoice_ids": list(suggestion.invoice_ids),
-                                     "expected_allocated": str(tx.allocated)})  # fmt: skip
+    for candidate in question.candidates:
+        numbers = ", ".join(candidate.numbers)
+        open_amount = money(candidate.open_amount, question.currency, language)
+        lines.append(f"{numbers} · {candidate.partner_name} · {open_amount}")
+        action = new_action("pair", {"transaction_id": question.transaction_id,
+                                     "invoice_ids": list(candidate.invoice_ids),
+                                     "expected_allocated": str(question.allocated)})  # fmt: skip
         buttons.append(Button(text(language, "button.pair", numbers=numbers)[:75], action=action, style=Style.PRIMARY))
     lines.insert(0, text(language, "candidates" if buttons else "no_candidates"))
-    subject = {"transaction_id": transaction_id}
+    subject = {"transaction_id": question.transaction_id}
     buttons.append(Button(text(language, "button.find"), action=new_action("find", subject)))
     buttons.append(Button(text(language, "button.ignore"), action=new_action("ignore", subject)))
-    fields = [(text(language, "field.date"), tx.booking_date.isoformat())]
-    if tx.reference:
-        fields.append((text(language, "field.reference"), tx.reference))
+    fields = [(text(language, "field.date"), question.booking_date.isoformat())]
+    if question.reference:
+        fields.append((text(language, "field.reference"), question.reference))
     return Message(title=title, fields=tuple(fields), lines=tuple(lines), buttons=tuple(buttons))
-
-
-def _suggestions(session: Session, transaction_id: int) -> Sequence[MatchSuggestionRecord]:
-    query = select(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == transaction_id)
-    return session.exec(query.order_by(col(MatchSuggestionRecord.rank)).limit(3)).all()
-
-
-def _invoices(session: Session, ids: Sequence[int]) -> list[InvoiceRecord]:
-    found = {r.id: r for r in session.exec(select(InvoiceRecord).where(col(InvoiceRecord.id).in_(list(ids))))}
-    return [found[i] for i in ids if i in found]
 
 
 def _consent_expiring(payload: dict[str, Any], language: str, new_action: NewAction) -> Message:

@@ -14,16 +14,16 @@ import signal
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlmodel import Session, col, select
 
 from reconbot.admin.app import create_app
 from reconbot.admin.status_pages import RUNNING_SCHEDULER_KEY
 from reconbot.bot.runtime import ChatRuntime
 from reconbot.cli.books import open_books
-from reconbot.core.persistence.bank_tables import BankConnectionRecord, BankConsentRecord, ConsentAttemptStatus
+from reconbot.core.persistence.bank_tables import ConsentAttemptStatus
+from reconbot.core.services.banks.connections import consent_attempt
 from reconbot.core.services.banks.providers import BankFeeds
 from reconbot.core.services.jobs.scheduler import FeedScheduler, SchedulerLock
-from reconbot.core.services.people.accounts import needs_first_run
+from reconbot.core.services.people.sign_in import needs_first_run
 from reconbot.core.settings import listen_address
 
 log = logging.getLogger("reconbot")
@@ -133,17 +133,16 @@ async def wait_for_consent(feeds: BankFeeds, state: str, *, timeout: float = 15 
 
 
 def _consent_outcome(feeds: BankFeeds, state: str) -> ConsentOutcome | None:
-    with Session(feeds.engine) as session:
-        attempt = session.exec(select(BankConsentRecord).where(col(BankConsentRecord.state) == state)).first()
-        if attempt is None or attempt.status is ConsentAttemptStatus.PENDING:
-            return None
-        if attempt.status is ConsentAttemptStatus.REFUSED:
-            return ConsentOutcome(False, f"Not connected: {attempt.error}")
-        connection = session.get(BankConnectionRecord, attempt.connection_id)
-        assert connection is not None and connection.consent_valid_until is not None
-        return ConsentOutcome(
-            True,
-            f"{connection.institution_name} connected (connection {connection.id}); consent valid until "
-            f"{connection.consent_valid_until:%Y-%m-%d}. Transactions arrive with the next sync, "
-            f"or now with: reconbot bank sync {connection.id}",
-        )
+    """Return how the consent ``state`` ended, or None while the owner has not answered."""
+    attempt = consent_attempt(feeds.engine, state)
+    if attempt is None or attempt.status is ConsentAttemptStatus.PENDING:
+        return None
+    if attempt.status is ConsentAttemptStatus.REFUSED:
+        return ConsentOutcome(False, f"Not connected: {attempt.error}")
+    assert attempt.valid_until is not None  # granted: the connection holds the consent
+    return ConsentOutcome(
+        True,
+        f"{attempt.institution_name} connected (connection {attempt.connection_id}); consent valid until "
+        f"{attempt.valid_until:%Y-%m-%d}. Transactions arrive with the next sync, "
+        f"or now with: reconbot bank sync {attempt.connection_id}",
+    )

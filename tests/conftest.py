@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,20 @@ def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECONBOT_SECRET_KEY", Fernet.generate_key().decode())
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash panel passwords with argon2id at its lowest cost: the same code paths, a thousandth of the time.
+
+    The product's hasher (64 MiB, 3 passes) takes about 0.15 s a hash by design, and the panel tests sign in
+    hundreds of times. Hashes made here still start ``$argon2id$`` and verify the same way.
+    """
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        "reconbot.core.services.people.sign_in._hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    )
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """Return ``../shared`` (or ``$RECONBOT_SHARED_DIR``): the corpus and references beside the repo.
@@ -47,8 +63,8 @@ def shared_dir() -> Path:
 def _fresh_postgres_schema(server_url: str) -> Iterator[str]:
     """Create an empty schema ``t_<random>``, yield a URL whose connections use only it, drop it after.
 
-    Parallel runs (CI jobs, xdist workers, developers) can share one server this way:
-    nothing is created in ``public`` and every run sees only its own tables.
+    Parallel runs (CI jobs, developers) can share one server this way: nothing is created in ``public``
+    and every run sees only its own tables.
     """
     # Imported here, not at the top, so a broken core package cannot stop the whole suite from collecting.
     from reconbot.core.settings import normalise_database_url
@@ -82,13 +98,157 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """Return an engine on ``database_url``, migrated to head; disposed after the test."""
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an SQLite file migrated to head once per run, closed and checkpointed, for tests to copy."""
     from reconbot.core.persistence.database import create_engine_for
     from reconbot.core.persistence.schema import upgrade
 
-    engine = create_engine_for(database_url)
+    path = tmp_path_factory.mktemp("template") / "reconbot.sqlite3"
+    engine = create_engine_for(URL.create("sqlite", database=str(path)))
     upgrade(engine)
+    engine.dispose()
+    # Everything into the main file, so that copying that one file copies the whole database.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+class PostgresBooks:
+    """One PostgreSQL database per run, migrated to head once, emptied for each test that asks for it.
+
+    Emptying (every row deleted, every sequence back at 1) costs about 10 ms where a copy of a template
+    database costs about 300 ms (it writes the whole catalogue to the WAL) and the migrations 250 ms.
+    Before each test, any connection an earlier test left open is ended, so nothing of it can write into
+    the next one; a test that changed the schema (a migration test dropping an index) is noticed by the
+    schema's fingerprint and the database is built again. The name carries this process's id, so a run
+    killed halfway leaves nothing the next run does not clear.
+    """
+
+    PREFIX = "rbt_"
+    # Deletes with triggers (foreign keys) off, in one round trip; alembic_version keeps the revision.
+    EMPTY = """
+    DO $$
+    DECLARE t text; s text;
+    BEGIN
+      SET LOCAL session_replication_role = replica;
+      FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version' LOOP
+        EXECUTE format('DELETE FROM %%I', t);
+      END LOOP;
+      FOR s IN SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' LOOP
+        PERFORM setval(format('%%I', s), 1, false);
+      END LOOP;
+    END $$
+    """
+    FINGERPRINT = """
+    SELECT md5(coalesce((SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes
+                         WHERE schemaname = 'public'), '')
+               || coalesce((SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ';'
+                                              ORDER BY table_name, column_name)
+                            FROM information_schema.columns WHERE table_schema = 'public'), '')
+               || coalesce((SELECT string_agg(version_num, ';') FROM alembic_version), ''))
+    """
+
+    def __init__(self, server_url: str) -> None:
+        from reconbot.core.settings import normalise_database_url
+
+        self.server = make_url(normalise_database_url(server_url))
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.name = f"{self.PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+        # Tests never crash the server: commits need not wait for the disk.
+        self.url = (
+            self.server.set(database=self.name)
+            .update_query_dict({"options": "-csynchronous_commit=off"})
+            .render_as_string(hide_password=False)
+        )
+        self.owner = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.fingerprint = ""
+
+    def build(self) -> None:
+        from reconbot.core.persistence.database import create_engine_for
+        from reconbot.core.persistence.schema import upgrade
+
+        self._drop_left_over()
+        self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self._admin(f"CREATE DATABASE {self.name}")
+        engine = create_engine_for(self.url)
+        upgrade(engine)
+        engine.dispose()
+        with self.owner.connect() as connection:
+            self.fingerprint = connection.exec_driver_sql(self.FINGERPRINT).scalar_one()
+
+    def emptied(self) -> str:
+        """Return the URL of the database with no rows and no other connection (rebuilt if a test changed it)."""
+        with self.owner.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            changed = connection.exec_driver_sql(self.FINGERPRINT).scalar_one() != self.fingerprint
+            if not changed:
+                connection.exec_driver_sql(self.EMPTY)
+        if changed:
+            self.owner.dispose()
+            self.build()
+        return self.url
+
+    def close(self) -> None:
+        self.owner.dispose()
+        self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self.admin.dispose()
+
+    def _drop_left_over(self) -> None:
+        """Drop the databases of runs whose process is gone (killed before their own clean-up)."""
+        with self.admin.connect() as connection:
+            names = connection.exec_driver_sql(
+                "SELECT datname FROM pg_database WHERE datname LIKE %(prefix)s", {"prefix": f"{self.PREFIX}%"}
+            ).scalars()
+            for name in list(names):
+                pid = name[len(self.PREFIX) :].split("_")[0]
+                if pid.isdigit() and not _process_alive(int(pid)):
+                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def _admin(self, statement: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(statement)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_books() -> Iterator[PostgresBooks]:
+    """Return the run's migrated PostgreSQL database (only built when a test asks for PostgreSQL)."""
+    books = PostgresBooks(os.environ[TEST_DATABASE_URL_ENV])
+    books.build()
+    yield books
+    books.close()
+
+
+@pytest.fixture(params=DIALECTS)
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return the URL of a database migrated to head that holds nothing yet: a copy of a file migrated once
+    per run (SQLite), or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "reconbot.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        return URL.create("sqlite", database=str(path)).render_as_string()
+    books: PostgresBooks = request.getfixturevalue("postgres_books")
+    return books.emptied()
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """Return an engine on a database of the test's own, migrated to head; disposed after the test."""
+    from reconbot.core.persistence.database import create_engine_for
+
+    engine = create_engine_for(migrated_url)
     yield engine
     engine.dispose()

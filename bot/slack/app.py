@@ -20,15 +20,14 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session
 
 from reconbot.bot.platform import ChatBot
 from reconbot.bot.slack import render
 from reconbot.bot.slack.transport import SlackTransport
 from reconbot.core.errors import ProviderError, SetupError
 from reconbot.core.persistence.chat_tables import Platform
-from reconbot.core.persistence.tables import WorkspaceRecord
 from reconbot.core.services.chat.setup import ChatConnection
+from reconbot.core.services.workspaces import language_of
 from reconbot.handlers import actions, commands, texts
 from reconbot.handlers.context import Chat, ChatUser, Place
 from reconbot.handlers.messages import Reply
@@ -192,9 +191,7 @@ class SlackBot(ChatBot):
             log.warning("slack: could not tell the user about the error (workspace %s)", self.chat.workspace_id)
 
     def _language(self) -> str:
-        with Session(self.chat.engine) as session:
-            workspace = session.get(WorkspaceRecord, self.chat.workspace_id)
-            return workspace.language.value if workspace is not None else "en"
+        return language_of(self.chat.engine, self.chat.workspace_id)
 
 
 def _user(user: dict[str, Any]) -> ChatUser:

@@ -13,13 +13,11 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, ForceReply, User
 from aiogram.types import Chat as TelegramChat
 from aiogram.types import Message as TelegramMessage
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from reconbot.bot.telegram.render import Action, html, keyboard
 from reconbot.core.persistence.chat_tables import Platform
+from reconbot.core.services.workspaces import language_of
 from reconbot.handlers import actions, commands, texts
-from reconbot.handlers.actions import language_of
 from reconbot.handlers.context import Chat, ChatUser, Place
 from reconbot.handlers.messages import Reply
 
@@ -41,9 +39,8 @@ ENGLISH = {
 def words(chat: Chat, key: str, **values: str) -> str:
     """Return the bot's sentence ``key`` in the workspace's language, or in English."""
     try:
-        with Session(chat.engine) as session:
-            return texts.text(language_of(session, chat.workspace_id), key, **values)
-    except (KeyError, SQLAlchemyError):  # a missing text or a failing database must not stop the answer
+        return texts.text(language_of(chat.engine, chat.workspace_id), key, **values)
+    except Exception:  # a missing text or a failing database must not stop the answer
         return ENGLISH[key].format(**values)
 
 

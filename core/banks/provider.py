@@ -2,13 +2,12 @@
 
 A provider is a thin client: it turns the provider's HTTP API into the values of
 ``reconbot.core.banks.model`` and its failures into ``reconbot.core.banks.errors``. It stores
-nothing; ``reconbot.core.services.bank_*`` decide what to keep.
+nothing; the services in ``reconbot.core.services.banks`` decide what to keep.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from reconbot.core.banks.model import (
     Institution,
 )
 from reconbot.core.domain import Invoice
+from reconbot.core.registry import Registry
 
 
 def _utcnow() -> datetime:
@@ -37,13 +37,14 @@ class ProviderContext:
 
     ``public_url`` is reconbot's own base URL (the sandbox bank's consent page lives
     there); ``clock`` gives aware UTC now; ``sleep`` is what retries wait with;
-    ``open_invoices`` lets the sandbox bank pay the workspace's real invoices.
+    ``invoices_to_pay`` gives the workspace's issued invoices, which the sandbox bank's simulated
+    customers pay (read by ``reconbot.core.services.banks.sandbox``, only when the sandbox asks).
     """
 
     public_url: str = "http://127.0.0.1:8000"
     clock: Callable[[], datetime] = _utcnow
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    open_invoices: Callable[[], Sequence[Invoice]] = field(default=lambda: ())
+    invoices_to_pay: Callable[[], Sequence[Invoice]] = field(default=lambda: ())
     timeout_seconds: float = 30.0
 
 
@@ -104,22 +105,25 @@ class BankProvider(ABC):
         """Release the provider's HTTP connections."""
 
 
-# name -> "module:Class"; imported on first use so a CLI command pays only for the provider it uses.
-PROVIDERS: dict[str, str] = {
-    "sandbox": "reconbot.core.banks.sandbox:SandboxProvider",
-    "enable-banking": "reconbot.core.banks.enable_banking:EnableBankingProvider",
-    "gocardless": "reconbot.core.banks.gocardless:GoCardlessProvider",
-}
+# Imported on first use, so a CLI command pays only for the provider it uses.
+PROVIDERS: Registry[BankProvider] = Registry(
+    "bank provider",
+    BankProvider,
+    {
+        "sandbox": "reconbot.core.banks.sandbox:SandboxProvider",
+        "enable-banking": "reconbot.core.banks.enable_banking:EnableBankingProvider",
+        "gocardless": "reconbot.core.banks.gocardless:GoCardlessProvider",
+    },
+)
 
 
 def provider_class(name: str) -> type[BankProvider]:
-    """Return the provider class registered as ``name``; raises KeyError for an unknown name."""
-    module, _, cls = PROVIDERS[name].partition(":")
-    found: type[BankProvider] = getattr(importlib.import_module(module), cls)
-    return found
+    """Return the provider class registered as ``name``; raises ``ProviderError`` (permanent) naming the
+    providers for an unknown name."""
+    return PROVIDERS.load(name)
 
 
 def build_provider(name: str, credentials: Mapping[str, str], context: ProviderContext) -> BankProvider:
-    """Return a ready provider ``name`` built from its (decrypted) credentials; raises KeyError for an unknown
-    name and ``ProviderError`` (permanent) for missing or malformed credentials."""
-    return provider_class(name).from_credentials(credentials, context)
+    """Return a ready provider ``name`` built from its (decrypted) credentials; raises ``ProviderError``
+    (permanent) for an unknown name and for missing or malformed credentials."""
+    return PROVIDERS.load(name).from_credentials(credentials, context)

@@ -65,14 +65,6 @@ def _with_iban_check(country: str, bban: str) -> str:
     return f"{country}{check:02d}{bban}"
 
 
-def iban_valid(iban: str) -> bool:
-    """Return True when ``iban`` passes the ISO 13616 mod-97 check."""
-    text = iban.replace(" ", "").upper()
-    if len(text) < 15 or not text.isalnum():
-        return False
-    return int("".join(str(int(c, 36)) for c in text[4:] + text[:4])) % 97 == 1
-
-
 def hu_iban(dice: Dice) -> str:
     """Return a Hungarian IBAN whose GIRO number (8+16 digits) also has valid check digits."""
     head = dice.pick(_HU_BANKS) + f"{dice.below(10_000):04d}"

@@ -1,7 +1,7 @@
 """The e-mail receiver: each document mailed to the accountant over SMTP, with CSVs attached.
 
-The invoice PDF comes with the archive (a later issue); until then an invoice's mail carries its
-summary as CSV beside the CSV of its settlements. The ``Message-ID`` is derived from the
+An invoice's mail carries its archived PDF (when the archive has one), its summary as CSV and the
+CSV of its settlements. The ``Message-ID`` is derived from the
 document's idempotency key, so a copy sent again after a crash is recognisably the same message.
 """
 
@@ -113,6 +113,3 @@ class EmailReceiver(Receiver):
         except (OSError, smtplib.SMTPException) as exc:
             problem = f"cannot reach {self.host}:{self.port} ({type(exc).__name__})"
             raise ProviderError(f"e-mail receiver: {problem}") from None
-
-    def describe(self) -> str:
-        return f"e-mail to {', '.join(self.to)} via {self.host}:{self.port}"

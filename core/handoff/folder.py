@@ -95,6 +95,3 @@ class FolderReceiver(Receiver):
         new = {key: str(value) for key, value in document.settlement.as_json().items()}
         rows[new["settlement_id"]] = new  # the same settlement again replaces its row
         write_atomically(path, to_csv(SETTLEMENT_COLUMNS, list(rows.values())))
-
-    def describe(self) -> str:
-        return f"folder {self.root}"

@@ -96,7 +96,7 @@ class Document:
         return body
 
     def invoice_csv(self) -> str:
-        """Return the invoice as a one-row CSV (header first): its summary, until the archive supplies the PDF."""
+        """Return the invoice as a one-row CSV (header first): its summary, sent beside the PDF when there is one."""
         row = self.invoice.as_json()
         return to_csv(INVOICE_COLUMNS, [row])
 

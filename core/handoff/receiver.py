@@ -50,10 +50,6 @@ class Receiver(ABC):
 
         Raises ``ProviderError``: permanent when the receiver refused it for good."""
 
-    @abstractmethod
-    def describe(self) -> str:
-        """Return where documents go, fit to show (no secret)."""
-
     async def aclose(self) -> None:  # noqa: B027 - most receivers hold nothing to close
         """Release what the receiver holds (connections)."""
 

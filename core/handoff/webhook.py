@@ -72,9 +72,5 @@ class WebhookReceiver(Receiver):
         raise ProviderError(f"webhook refused the document: {answer}", permanent=response.status_code not in (408, 429),
                             status=response.status_code)  # fmt: skip
 
-    def describe(self) -> str:
-        parts = urlsplit(self.url)
-        return f"webhook {parts.scheme}://{parts.netloc}{parts.path}"
-
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from reconbot.core.errors import ProviderError
-from reconbot.core.http_client import IntegrationHttp
+from reconbot.core.http_client import IntegrationHttp, response_json
 from reconbot.core.invoicing.billingo_wire import (
     NAME,
     decimal,
@@ -24,7 +24,6 @@ from reconbot.core.invoicing.billingo_wire import (
     dumps,
     error_text,
     kind_of,
-    loads,
     paid_from_status,
     partner_body,
     payment_body,
@@ -390,7 +389,7 @@ class BillingoSource(InvoiceSource):
             return None
         if response.status_code >= 400:
             raise self._error(response, doing, document_id)
-        return loads(response) if response.content.strip() else None
+        return response_json(response, NAME) if response.content.strip() else None
 
     def _error(self, response: httpx.Response, doing: str, document_id: str) -> ProviderError:
         status = response.status_code

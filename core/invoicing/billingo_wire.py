@@ -1,4 +1,7 @@
-"""Billingo API v3 wire format: JSON in and out with exact Decimals, and the mapping to reconbot's values.
+"""Billingo API v3 wire format: JSON out with exact Decimals, and the mapping to reconbot's values.
+
+Answers are read by ``reconbot.core.http_client.response_json``, so their fractional numbers arrive as
+Decimal, never float.
 
 Facts are from Billingo's OpenAPI 3.0.14 (client-api/billingo-python ``.github/specs/openapi.yml``);
 where that spec is silent the choice made is marked "unverified".
@@ -6,7 +9,6 @@ where that spec is silent the choice made is marked "unverified".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,6 +19,7 @@ import orjson
 
 from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
 from reconbot.core.errors import ProviderError
+from reconbot.core.http_client import error_json
 from reconbot.core.invoicing.model import Buyer, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
 from reconbot.core.money import ZERO
 
@@ -52,7 +55,7 @@ DEFAULT_CITY = "-"
 DEFAULT_ADDRESS = "-"
 
 
-# --- JSON with exact money ----------------------------------------------------------------------------------
+# --- JSON out with exact money ------------------------------------------------------------------------------
 
 
 def _encode(value: Any) -> Any:
@@ -69,25 +72,10 @@ def dumps(body: Any) -> bytes:
     return orjson.dumps(body, default=_encode)
 
 
-def loads(response: httpx.Response) -> Any:
-    """Return the parsed JSON body with every fractional number a Decimal; raises a (temporary) ProviderError
-    naming the path when the body is not JSON."""
-    try:
-        return json.loads(response.text, parse_float=Decimal)
-    except ValueError:
-        raise ProviderError(
-            f"{NAME}: {response.request.url.path}: expected JSON, got {response.headers.get('content-type')!r}",
-            status=response.status_code,
-        ) from None
-
-
 def error_text(response: httpx.Response) -> str:
     """Return Billingo's own error message on one line (``{"error": {"message"}}``, or for 422
     ``{"message", "errors": [{"field", "message"}]}``), or "" when the body says nothing."""
-    try:
-        body = json.loads(response.text)
-    except ValueError:
-        return ""
+    body = error_json(response)
     if not isinstance(body, dict):
         return ""
     error = body.get("error")

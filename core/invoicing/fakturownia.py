@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from reconbot.core.errors import ProviderError
-from reconbot.core.http_client import IntegrationHttp
+from reconbot.core.http_client import IntegrationHttp, response_json
 from reconbot.core.invoicing.fakturownia_wire import (
     NAME,
     amount,
@@ -31,7 +31,6 @@ from reconbot.core.invoicing.fakturownia_wire import (
     decimal_text,
     error_text,
     invoice_body,
-    parse_json,
     parse_moment,
     payment_body,
     to_source_invoice,
@@ -344,7 +343,7 @@ class FakturowniaSource(InvoiceSource):
     def _checked(self, response: httpx.Response, doing: str) -> Any:
         """Return the JSON body of a 2xx response; raise the matching ``ProviderError`` otherwise."""
         if response.is_success:
-            return parse_json(response)
+            return response_json(response, NAME)
         self._raise_for(response, doing)
 
     def _raise_for(self, response: httpx.Response, doing: str) -> NoReturn:

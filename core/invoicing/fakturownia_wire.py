@@ -8,7 +8,6 @@ offset. We send every amount as a decimal string too: the README's examples do s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,6 +17,7 @@ import httpx
 
 from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
 from reconbot.core.errors import ProviderError
+from reconbot.core.http_client import error_json
 from reconbot.core.invoicing.model import InvoiceOrder, PaymentEntry, PaymentMethod, SourceInvoice
 from reconbot.core.money import ZERO
 from reconbot.core.parties import compact_iban
@@ -47,24 +47,10 @@ LANGUAGES = frozenset("pl en de fr cz ru es it nl hr ar sk sl el et cn hu tr fa"
 _ISO_TO_LANG = {"cs": "cz", "zh": "cn"}
 
 
-def parse_json(response: httpx.Response) -> Any:
-    """Return the body with decimals as ``Decimal`` (never float); raises ``ProviderError`` if it is not JSON."""
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        raise ProviderError(
-            f"{NAME}: {response.request.url.path}: expected JSON (HTTP {response.status_code})",
-            status=response.status_code,
-        ) from None
-
-
 def error_text(response: httpx.Response) -> str:
     """Return Fakturownia's error message on one line: ``{"code": "error", "message": ...}`` where the message
     is text or ``{field: [problems]}`` (the latter shape is assumed, Rails-style; unverified)."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ""
+    body = error_json(response)
     message: Any = body
     if isinstance(body, dict):
         message = body.get("message") or body.get("error") or body.get("errors")

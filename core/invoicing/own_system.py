@@ -19,7 +19,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ from typing import Any
 
 from reconbot.core.domain import Direction, Invoice, InvoiceKind, status_for
 from reconbot.core.errors import InputError
+from reconbot.core.exact_json import JsonError, read_json
 from reconbot.core.invoicing.model import SourceInvoice
 from reconbot.core.invoicing.sales import Sale, parse_sale
 from reconbot.core.invoicing.source import PDF_MAGIC
@@ -80,8 +80,8 @@ class OwnEvent:
 def parse_event(body: bytes) -> OwnEvent:
     """Return the event in ``body``; raises InputError naming the field that is wrong (nothing is stored from it)."""
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = read_json(body, max_bytes=MAX_EVENT_BYTES)
+    except JsonError as exc:
         raise InputError("webhook", "body", f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise InputError("webhook", "body", "must be a JSON object")

@@ -259,7 +259,7 @@ def _amount(obj: dict[str, Any], key: str, where: str) -> Decimal | None:
     value = obj.get(key)
     if value is None or value == "":
         return None
-    # Floats never reach here: callers parse JSON with parse_float=Decimal, so 12.30 stays exact.
+    # Callers parse JSON with exact_json.read_json (12.30 stays Decimal); a float is refused, never rounded.
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise InputError(where, key, "must be a number or a decimal string")
     try:

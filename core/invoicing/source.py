@@ -2,8 +2,9 @@
 
 A source is a thin client over one system's API: it turns the wire format into the
 values of ``reconbot.core.invoicing.model`` and failures into ``reconbot.core.errors.ProviderError``
-(``permanent`` when retrying cannot help). It stores nothing; ``reconbot.core.services.invoice_*``
-decide what to keep, and they call each operation at most once per attempt.
+(``permanent`` when retrying cannot help). It stores nothing; the services in
+``reconbot.core.services.invoicing`` decide what to keep, and they call each operation at
+most once per attempt.
 
 Every write is idempotent by reconbot's key: called again with ``maybe_done=True``
 (an earlier attempt may have reached the system, say it timed out after the system
@@ -14,7 +15,6 @@ of making a second one.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +30,7 @@ from reconbot.core.invoicing.model import (
     PaymentResult,
     SourceInvoice,
 )
+from reconbot.core.registry import Registry
 
 PDF_MAGIC = b"%PDF-"  # how every PDF file starts
 
@@ -140,22 +141,25 @@ def require_pdf(system: str, content: bytes, doing: str) -> bytes:
     return content
 
 
-# name -> "module:Class"; imported on first use so a command pays only for the system it uses.
-SOURCES: dict[str, str] = {
-    "billingo": "reconbot.core.invoicing.billingo:BillingoSource",
-    "fakturownia": "reconbot.core.invoicing.fakturownia:FakturowniaSource",
-    "szamlazz": "reconbot.core.invoicing.szamlazz:SzamlazzSource",
-}
+# Imported on first use, so a command pays only for the system it uses.
+SOURCES: Registry[InvoiceSource] = Registry(
+    "invoicing system",
+    InvoiceSource,
+    {
+        "billingo": "reconbot.core.invoicing.billingo:BillingoSource",
+        "fakturownia": "reconbot.core.invoicing.fakturownia:FakturowniaSource",
+        "szamlazz": "reconbot.core.invoicing.szamlazz:SzamlazzSource",
+    },
+)
 
 
 def source_class(name: str) -> type[InvoiceSource]:
-    """Return the source class registered as ``name``; raises KeyError for an unknown name."""
-    module, _, cls = SOURCES[name].partition(":")
-    found: type[InvoiceSource] = getattr(importlib.import_module(module), cls)
-    return found
+    """Return the source class registered as ``name``; raises ``ProviderError`` (permanent) naming the
+    systems for an unknown name."""
+    return SOURCES.load(name)
 
 
 def build_source(name: str, credentials: Mapping[str, str], context: SourceContext) -> InvoiceSource:
-    """Return a ready source ``name`` built from its (decrypted) credentials; raises KeyError for an unknown
-    name and ``ProviderError`` (permanent) for missing or malformed credentials."""
-    return source_class(name).from_credentials(credentials, context)
+    """Return a ready source ``name`` built from its (decrypted) credentials; raises ``ProviderError``
+    (permanent) for an unknown name and for missing or malformed credentials."""
+    return SOURCES.load(name).from_credentials(credentials, context)

@@ -1,6 +1,6 @@
 """Audit trail and outbox: written in the same database transaction as the change they record.
 
-The chat delivery (a later issue) drains the outbox. Every event carries a
+The chat delivery (``reconbot.bot.delivery``) drains the outbox. Every event carries a
 dedupe key, so the same event can never be written twice, whatever retries or
 re-runs happen: a second write is silently skipped.
 """
@@ -19,7 +19,7 @@ from reconbot.core.persistence.tables import AuditEventRecord, OutboxEventRecord
 
 
 class EventKind:
-    """The domain events the chat issue delivers."""
+    """The domain events chat delivery sends."""
 
     PAYMENT_MATCHED = "payment_matched"
     PARTIAL_PAYMENT = "partial_payment"

@@ -119,15 +119,13 @@ def workspace(engine: Engine, workspace_id: int) -> Workspace:
 def language_of(engine: Engine, workspace_id: int) -> str:
     """Return the workspace's language code, "en" when there is no such workspace (chat answers a stranger)."""
     with Session(engine) as session:
-        record = session.get(WorkspaceRecord, workspace_id)
-        return record.language.value if record is not None else "en"
+        return language_of_in(session, workspace_id)
 
 
-def workspace_by_slug(engine: Engine, slug: str) -> Workspace | None:
-    """Return the workspace whose slug is ``slug``, or None."""
-    with Session(engine) as session:
-        record = session.exec(select(WorkspaceRecord).where(col(WorkspaceRecord.slug) == slug)).first()
-        return workspace_of(record) if record is not None else None
+def language_of_in(session: Session, workspace_id: int) -> str:
+    """``language_of`` inside the caller's transaction."""
+    record = session.get(WorkspaceRecord, workspace_id)
+    return record.language.value if record is not None else "en"
 
 
 def open_workspace(engine: Engine, slug: str = DEFAULT_WORKSPACE, **settings: Any) -> Workspace:

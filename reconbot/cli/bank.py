@@ -11,15 +11,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
-
-from reconbot.cli.books import cli_actor, open_books, workspace_for
-from reconbot.cli.output import user_locale
+from reconbot.cli.books import cli_actor, open_books, workspace_for, workspace_named
+from reconbot.cli.output import workspace_locale
 from reconbot.core.money import format_money
-from reconbot.core.persistence.bank_tables import BankBalanceRecord, BankConnectionRecord, ConnectionStatus
-from reconbot.core.persistence.database import session_scope
-from reconbot.core.persistence.tables import BankAccountRecord, WorkspaceRecord
 from reconbot.core.services.banks.connections import (
     ConsentLink,
     complete_consent,
@@ -27,9 +21,11 @@ from reconbot.core.services.banks.connections import (
     disconnect,
     renew_connection,
 )
-from reconbot.core.services.banks.consents import check_consents, days_left, reminder_days
+from reconbot.core.services.banks.consents import check_consents, reminder_days
+from reconbot.core.services.banks.overview import AccountView, active_connection_ids, connection_views
 from reconbot.core.services.banks.providers import BankFeeds, save_credentials
 from reconbot.core.services.jobs.scheduler import summary, sync_now
+from reconbot.core.services.reconciliation.settings import update_matching_settings
 from reconbot.core.sync_times import sync_times
 from reconbot.serve import wait_for_consent
 
@@ -62,9 +58,9 @@ def setup(args: argparse.Namespace) -> int:
 def banks(args: argparse.Namespace) -> int:
     """List the banks a provider can connect."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        country = args.country or _workspace(engine, workspace_id).country
-        provider = BankFeeds(engine).provider(workspace_id, args.provider)
+        workspace = workspace_named(engine, args.workspace)
+        country = args.country or workspace.country
+        provider = BankFeeds(engine).provider(workspace.id, args.provider)
 
         async def fetch() -> list[str]:
             try:
@@ -136,49 +132,32 @@ def finish(args: argparse.Namespace) -> int:
 def list_connections(args: argparse.Namespace) -> int:
     """Print each connection with its consent, and each account with its last sync and balance."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        workspace = _workspace(engine, workspace_id)
-        locale = user_locale(default=f"{workspace.language.value}_{workspace.country}")
-        zone = ZoneInfo(workspace.timezone)
-        today = datetime.now(UTC).astimezone(zone).date()
-        with Session(engine) as session:
-            connections = session.exec(
-                select(BankConnectionRecord)
-                .where(col(BankConnectionRecord.workspace_id) == workspace_id)
-                .order_by(col(BankConnectionRecord.id))
-            ).all()
-            if not connections:
-                print("No bank connected yet. Try: reconbot bank connect sandbox 'Sandbox Bank HU'")
-                return 0
-            for c in connections:
-                consent = ""
-                if c.consent_valid_until is not None:
-                    left = days_left(c.consent_valid_until, today, workspace.timezone)
-                    consent = f", consent until {c.consent_valid_until.astimezone(zone):%Y-%m-%d} ({left} days left)"
-                print(f"[{c.id}] {c.institution_name} via {c.provider}: {c.status.value}{consent}")
-                accounts = session.exec(
-                    select(BankAccountRecord).where(col(BankAccountRecord.connection_id) == c.id)
-                ).all()
-                for a in accounts:
-                    print(f"    {a.iban or a.provider_uid} {a.currency}: {_sync_line(session, a, zone, locale)}")
+        workspace = workspace_named(engine, args.workspace)
+        connections = connection_views(engine, workspace.id, datetime.now(UTC))
+    if not connections:
+        print("No bank connected yet. Try: reconbot bank connect sandbox 'Sandbox Bank HU'")
+        return 0
+    locale, zone = workspace_locale(workspace), workspace.zone
+    for c in sorted(connections, key=lambda c: c.connection_id):  # oldest first, as they were connected
+        consent = ""
+        if c.valid_until is not None:
+            consent = f", consent until {c.valid_until.astimezone(zone):%Y-%m-%d} ({c.days_left} days left)"
+        print(f"[{c.connection_id}] {c.bank} via {c.provider}: {c.status.value}{consent}")
+        for a in c.accounts:
+            print(f"    {a.iban} {a.currency}: {_sync_line(a, zone, locale)}")
     return 0
 
 
-def _sync_line(session: Session, account: BankAccountRecord, zone: ZoneInfo, locale: str) -> str:
+def _sync_line(account: AccountView, zone: ZoneInfo, locale: str) -> str:
     def when(moment: datetime | None) -> str:
         return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment else "never"
 
     parts = [f"last sync {when(account.last_sync_at)}", f"last success {when(account.last_success_at)}"]
     if account.last_error:
         parts.append(f"last error: {account.last_error}")
-    balance = session.exec(
-        select(BankBalanceRecord)
-        .where(col(BankBalanceRecord.bank_account_id) == account.id)
-        .order_by(col(BankBalanceRecord.reference_date).desc(), col(BankBalanceRecord.fetched_at).desc())
-    ).first()
-    if balance is not None:
-        money = format_money(balance.amount, balance.currency, locale)
-        parts.append(f"balance {money} ({balance.kind}, {balance.reference_date})")
+    if account.balance is not None:
+        money = format_money(account.balance, account.balance_currency, locale)
+        parts.append(f"balance {money} ({account.balance_kind}, {account.balance_date})")
     return "; ".join(parts)
 
 
@@ -187,20 +166,7 @@ def sync(args: argparse.Namespace) -> int:
     with open_books() as engine:
         feeds = BankFeeds(engine)
         workspace_id = workspace_for(engine, args.workspace)
-        if args.connection is not None:
-            ids = [args.connection]
-        else:
-            with Session(engine) as session:
-                ids = [
-                    i
-                    for i in session.exec(
-                        select(BankConnectionRecord.id).where(
-                            col(BankConnectionRecord.workspace_id) == workspace_id,
-                            col(BankConnectionRecord.status) == ConnectionStatus.ACTIVE,
-                        )
-                    )
-                    if i is not None
-                ]
+        ids = [args.connection] if args.connection is not None else active_connection_ids(engine, workspace_id)
         if not ids:
             print("No active bank connection to sync.")
             return 0
@@ -238,19 +204,12 @@ def settings(args: argparse.Namespace) -> int:
         print("reconbot: --history-days: between 1 and 730 days", file=sys.stderr)
         return 2
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        with session_scope(engine) as session:
-            workspace = session.get(WorkspaceRecord, workspace_id)
-            assert workspace is not None
-            if args.sync_times is not None:
-                workspace.sync_times = args.sync_times.strip()
-            if args.reminder_days is not None:
-                workspace.consent_reminder_days = args.reminder_days.strip()
-            if args.history_days is not None:
-                workspace.feed_history_days = args.history_days
-            print(f"sync times: {workspace.sync_times} ({workspace.timezone})")
-            print(f"consent reminders: {workspace.consent_reminder_days} days before the end")
-            print(f"first sync reaches back: {workspace.feed_history_days} days")
+        now = update_matching_settings(engine, workspace_for(engine, args.workspace), actor=cli_actor(),
+                                       schedule=args.sync_times, reminders=args.reminder_days,
+                                       history_days=args.history_days)  # fmt: skip
+    print(f"sync times: {now.sync_times} ({now.timezone})")
+    print(f"consent reminders: {now.reminder_days} days before the end")
+    print(f"first sync reaches back: {now.history_days} days")
     return 0
 
 
@@ -259,11 +218,3 @@ def check_consents_command(args: argparse.Namespace) -> int:
         result = asyncio.run(check_consents(BankFeeds(engine)))
     print(f"{result.reminders} reminder(s) queued, {result.expired} consent(s) expired")
     return 0
-
-
-def _workspace(engine: Engine, workspace_id: int) -> WorkspaceRecord:
-    with Session(engine) as session:
-        workspace = session.get(WorkspaceRecord, workspace_id)
-        assert workspace is not None
-        session.expunge(workspace)
-        return workspace

@@ -14,15 +14,14 @@ from importlib import resources
 
 from rich.console import Console
 from sqlalchemy import Engine
-from sqlmodel import col, select
 
-from reconbot.cli.output import user_locale
+from reconbot.cli.output import workspace_locale
 from reconbot.cli.progress import terminal_progress
 from reconbot.cli.tables import OpenRow, PaymentRow, write_tables
 from reconbot.core.errors import ReconciliationError
-from reconbot.core.persistence.database import create_engine_for, session_scope
+from reconbot.core.persistence.database import create_engine_for
 from reconbot.core.persistence.schema import current_revision, upgrade
-from reconbot.core.persistence.tables import InvoiceRecord, Language, WorkspaceRecord
+from reconbot.core.persistence.tables import Language
 from reconbot.core.services.banks.statements import (
     StatementImport,
     import_statement,
@@ -30,10 +29,11 @@ from reconbot.core.services.banks.statements import (
     store_statement,
 )
 from reconbot.core.services.invoicing.imports import InvoiceImport, import_invoices
+from reconbot.core.services.invoicing.lookup import invoice_ids_numbered
 from reconbot.core.services.reconciliation.matching import MatchingOutcome
 from reconbot.core.services.reconciliation.pairing import ignore, pair, unignore, unpair_transaction
 from reconbot.core.services.reconciliation.report import Overview, overview
-from reconbot.core.services.workspaces import ensure_workspace
+from reconbot.core.services.workspaces import Workspace, open_workspace
 from reconbot.core.settings import database_url, redacted_url
 
 DEMO_SLUG = "demo"
@@ -50,21 +50,16 @@ def open_books() -> Iterator[Engine]:
         engine.dispose()
 
 
+def workspace_named(engine: Engine, slug: str) -> Workspace:
+    """Return the workspace ``slug``, created on first use (the demo one as the sample business)."""
+    if slug == DEMO_SLUG:
+        return open_workspace(engine, slug, name="Kert-Építő Kft. (demo)", language=Language.HU)
+    return open_workspace(engine, slug)
+
+
 def workspace_for(engine: Engine, slug: str) -> int:
-    with session_scope(engine) as session:
-        if slug == DEMO_SLUG:
-            workspace = ensure_workspace(session, slug, name="Kert-Építő Kft. (demo)", language=Language.HU)
-        else:
-            workspace = ensure_workspace(session, slug)
-    assert workspace.id is not None
-    return workspace.id
-
-
-def _locale(engine: Engine, workspace_id: int) -> str:
-    with session_scope(engine) as session:
-        workspace = session.get(WorkspaceRecord, workspace_id)
-        assert workspace is not None
-        return user_locale(default=f"{workspace.language.value}_{workspace.country}")
+    """Return the id of the workspace ``slug``, created on first use."""
+    return workspace_named(engine, slug).id
 
 
 def cli_actor() -> str:
@@ -103,8 +98,8 @@ def import_invoice_file(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     """Print the workspace's reconciliation."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+        workspace = workspace_named(engine, args.workspace)
+        _print_overview(overview(engine, workspace.id), workspace_locale(workspace))
     return 0
 
 
@@ -155,7 +150,8 @@ def unignore_command(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     """Import the bundled sample files into the ``demo`` workspace and show the reconciliation."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, DEMO_SLUG)
+        workspace = workspace_named(engine, DEMO_SLUG)
+        workspace_id = workspace.id
         samples = resources.files("reconbot") / "samples"
         with (
             resources.as_file(samples / "demo_invoices.csv") as invoices,
@@ -163,7 +159,7 @@ def demo(args: argparse.Namespace) -> int:
         ):
             print(_invoice_line(import_invoices(engine, workspace_id, invoices, actor=cli_actor())))
             print(_statement_line(import_statement(engine, workspace_id, statement, actor=cli_actor())))
-        _print_overview(overview(engine, workspace_id), _locale(engine, workspace_id))
+        _print_overview(overview(engine, workspace_id), workspace_locale(workspace))
         print(
             f"\nStored in {redacted_url(database_url())}, workspace '{DEMO_SLUG}'. Run it again: nothing is "
             "imported twice. Try `reconbot --workspace demo pair 4 E-KERT-2025-15 E-KERT-2025-16`."
@@ -172,11 +168,11 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _invoice_id(engine: Engine, workspace_id: int, text: str) -> int:
-    with session_scope(engine) as session:
-        query = select(InvoiceRecord.id).where(
-            col(InvoiceRecord.workspace_id) == workspace_id, col(InvoiceRecord.number) == text
-        )
-        found = [i for i in session.exec(query) if i is not None]
+    """Return the id of the invoice numbered ``text``, else of the one whose id it is (checked by the pairing).
+
+    Raises ReconciliationError when no invoice, or several, have that number.
+    """
+    found = invoice_ids_numbered(engine, workspace_id, text)
     if len(found) == 1:
         return found[0]
     if not found and text.isdigit():

@@ -13,7 +13,7 @@ from reconbot.core.persistence.tables import utcnow
 from reconbot.core.roles import Role
 from reconbot.core.services.chat import queue as chat_queue
 from reconbot.core.services.chat import setup as chat_setup
-from reconbot.core.services.people import accounts, members
+from reconbot.core.services.people import invitations, members, sign_in
 from reconbot.core.settings import public_url
 
 # Tokens come from these variables, or a prompt; never from an argument (it would sit in shell history).
@@ -118,15 +118,15 @@ def invite_member(args: argparse.Namespace) -> int:
         except SetupError:
             existing = None
         if existing is not None and not args.email and not args.role:
-            token = accounts.reinvite(engine, workspace_id, existing.id, actor=cli_actor(), now=utcnow())
+            token = invitations.reinvite(engine, workspace_id, existing.id, actor=cli_actor(), now=utcnow())
             name = existing.name
         else:
             if not args.email or not args.role:
                 raise SetupError(f"to invite {args.name!r}, give --email and --role")
-            _, token = accounts.invite(engine, workspace_id, args.name, args.email, Role(args.role),
-                                       actor=cli_actor(), now=utcnow())  # fmt: skip
+            _, token = invitations.invite(engine, workspace_id, args.name, args.email, Role(args.role),
+                                          actor=cli_actor(), now=utcnow())  # fmt: skip
             name = " ".join(args.name.split())
-    print(f"send {name} this link to sign in (one use, valid {accounts.INVITE_LIFETIME.days} days):")
+    print(f"send {name} this link to sign in (one use, valid {invitations.INVITE_LIFETIME.days} days):")
     print(f"{public_url().rstrip('/')}/invite/{token}")
     return 0
 
@@ -139,7 +139,7 @@ def set_password(args: argparse.Namespace) -> int:
         if getpass.getpass("Again: ") != password:
             raise SetupError("the two passwords differ")
     with open_books() as engine:
-        accounts.set_password(engine, args.email, password)
+        sign_in.set_password(engine, args.email, password)
     print(f"{args.email.strip().lower()} has a new password; every browser signed in with it was signed out")
     return 0
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
-
-from reconbot.cli.books import cli_actor, open_books, workspace_for
+from reconbot.cli.books import cli_actor, open_books, workspace_for, workspace_named
 from reconbot.core.errors import InputError, ReconciliationError
+from reconbot.core.exact_json import JsonError, read_json
 from reconbot.core.invoicing.sales import parse_sale
-from reconbot.core.persistence.invoicing_tables import InvoiceSourceRecord, OperationStatus, SourceOperationRecord
-from reconbot.core.persistence.tables import InvoiceRecord, InvoicingMode, WorkspaceRecord
+from reconbot.core.persistence.invoicing_tables import OperationStatus
+from reconbot.core.persistence.tables import InvoicingMode
+from reconbot.core.services.invoicing.lookup import invoice_ids_numbered
+from reconbot.core.services.invoicing.overview import recent_operations, source_views, writes_waiting
 from reconbot.core.services.invoicing.proformas import issue_final_invoice
 from reconbot.core.services.invoicing.sales import invoice_sale, record_sale
 from reconbot.core.services.invoicing.sources import OWN, InvoiceSources, save_credentials, update_settings
@@ -43,41 +42,33 @@ def setup(args: argparse.Namespace) -> int:
         if args.base_url:
             values["base_url"] = args.base_url
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        stored = save_credentials(engine, workspace_id, args.system, values, actor=cli_actor())
-        slug = _workspace(engine, workspace_id).slug
+        workspace = workspace_named(engine, args.workspace)
+        stored = save_credentials(engine, workspace.id, args.system, values, actor=cli_actor())
     print(f"{args.system}: connected (credentials stored encrypted)")
     if args.system == OWN:
         # Shown this once: it is stored encrypted and never printed again.
-        print(f"\nSend signed events to:  {public_url()}/hooks/own/{slug}")
+        print(f"\nSend signed events to:  {public_url()}/hooks/own/{workspace.slug}")
         print(f"Webhook secret:         {stored['webhook_secret']}")
         print("See README, 'Own invoicing system', for the events and how to sign them.")
     elif "push_token" in stored:
         print(f"\nIn Számlázz.hu, set the data push (Pénzügyi adatkapcsolat) address to:\n"
-              f"  {public_url()}/hooks/szamlazz/{slug}/{stored['push_token']}")  # fmt: skip
+              f"  {public_url()}/hooks/szamlazz/{workspace.slug}/{stored['push_token']}")  # fmt: skip
     return 0
 
 
 def list_sources(args: argparse.Namespace) -> int:
     """Print the connected systems, their last sync and error, and the writes waiting or failed."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        with Session(engine) as session:
-            mine = col(InvoiceSourceRecord.workspace_id) == workspace_id
-            records = session.exec(select(InvoiceSourceRecord).where(mine).order_by(col(InvoiceSourceRecord.id))).all()
-            counts = dict(session.exec(
-                select(SourceOperationRecord.status, func.count())
-                .where(col(SourceOperationRecord.workspace_id) == workspace_id)
-                .group_by(col(SourceOperationRecord.status))).all())  # fmt: skip
-        workspace = _workspace(engine, workspace_id)
-    if not records:
+        workspace = workspace_named(engine, args.workspace)
+        sources = source_views(engine, workspace.id)
+        writes = writes_waiting(engine, workspace.id)
+    if not sources:
         print("no invoicing system is connected; run `reconbot invoicing setup SYSTEM`")
         return 0
-    for record in records:
-        synced = record.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if record.last_success_at else "never"
-        print(f"{record.name}\tlast sync: {synced}" + (f"\terror: {record.last_error}" if record.last_error else ""))
-    waiting = counts.get(OperationStatus.PENDING, 0) + counts.get(OperationStatus.RUNNING, 0)
-    print(f"\nwrites waiting: {waiting}, failed: {counts.get(OperationStatus.FAILED, 0)}")
+    for source in sources:
+        synced = source.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if source.last_success_at else "never"
+        print(f"{source.name}\tlast sync: {synced}" + (f"\terror: {source.last_error}" if source.last_error else ""))
+    print(f"\nwrites waiting: {writes.waiting}, failed: {writes.failed}")
     print(f"final invoice of a paid proforma: {workspace.proforma_mode.value}; "
           f"invoice of a paid sale: {workspace.sale_mode.value}")  # fmt: skip
     return 0
@@ -150,14 +141,8 @@ def settings(args: argparse.Namespace) -> int:
 def operations(args: argparse.Namespace) -> int:
     """List the writes to invoicing systems: waiting, running and failed ones (all with --all)."""
     with open_books() as engine:
-        workspace_id = workspace_for(engine, args.workspace)
-        with Session(engine) as session:
-            query = select(SourceOperationRecord).where(col(SourceOperationRecord.workspace_id) == workspace_id)
-            if not args.all:
-                query = query.where(col(SourceOperationRecord.status).in_(
-                    [OperationStatus.PENDING, OperationStatus.RUNNING, OperationStatus.FAILED]))  # fmt: skip
-            found = session.exec(query.order_by(col(SourceOperationRecord.id).desc()).limit(50)).all()
-            lines = [_line(OperationView.of(record)) for record in found]
+        found = recent_operations(engine, workspace_for(engine, args.workspace), finished=args.all)
+    lines = [_line(view) for view in found]
     print("\n".join(lines) if lines else "no writes waiting or failed")
     return 0
 
@@ -188,14 +173,10 @@ def final(args: argparse.Namespace) -> int:
     """Issue the final invoice of the fully paid proforma numbered ``args.proforma``."""
     with open_books() as engine:
         workspace_id = workspace_for(engine, args.workspace)
-        with Session(engine) as session:
-            numbered = col(InvoiceRecord.number) == args.proforma
-            invoice_id = session.exec(
-                select(InvoiceRecord.id).where(col(InvoiceRecord.workspace_id) == workspace_id, numbered)
-            ).first()
-        if invoice_id is None:
+        found = invoice_ids_numbered(engine, workspace_id, args.proforma)
+        if not found:
             raise ReconciliationError(f"there is no invoice {args.proforma}")
-        view = asyncio.run(issue_final_invoice(InvoiceSources(engine), workspace_id, invoice_id, actor=cli_actor()))
+        view = asyncio.run(issue_final_invoice(InvoiceSources(engine), workspace_id, found[0], actor=cli_actor()))
     return _report(view, f"final invoice of {args.proforma}")
 
 
@@ -203,8 +184,8 @@ def sale(args: argparse.Namespace) -> int:
     """Record a reported sale from a JSON file; in auto mode a fully paid one is invoiced now."""
     raw = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     try:
-        data = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = read_json(raw)
+    except JsonError as exc:
         raise InputError(str(args.file), "", f"not JSON ({exc})") from None
     reported = parse_sale(data)
     with open_books() as engine:
@@ -249,10 +230,3 @@ def _line(view: OperationView) -> str:
     error = f"\t{view.last_error}" if view.last_error else ""
     fields = (view.id, view.status.value, view.source, view.kind.value, subject, f"attempts {view.attempts}")
     return "\t".join(str(f) for f in fields) + error
-
-
-def _workspace(engine: Engine, workspace_id: int) -> WorkspaceRecord:
-    with Session(engine) as session:
-        workspace = session.get(WorkspaceRecord, workspace_id)
-        assert workspace is not None
-        return workspace

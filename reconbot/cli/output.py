@@ -7,9 +7,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from babel import Locale, UnknownLocaleError
+
+if TYPE_CHECKING:  # the file commands import this module and need no database
+    from reconbot.core.services.workspaces import Workspace
 
 
 def user_locale(default: str = "en") -> str:
@@ -22,6 +25,11 @@ def user_locale(default: str = "en") -> str:
             except (ValueError, UnknownLocaleError):
                 continue
     return default
+
+
+def workspace_locale(workspace: Workspace) -> str:
+    """Return the locale for the workspace's amounts: the user's (``user_locale``), else the workspace's own."""
+    return user_locale(default=f"{workspace.language.value}_{workspace.country}")
 
 
 @contextmanager

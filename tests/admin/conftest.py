@@ -17,7 +17,9 @@ from reconbot.admin.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token
 from reconbot.core.persistence.tables import Language
 from reconbot.core.roles import Role
 from reconbot.core.services.banks.providers import BankFeeds
-from reconbot.core.services.people.accounts import accept_invite, first_run, invite, memberships, open_session
+from reconbot.core.services.people.invitations import accept_invite, invite
+from reconbot.core.services.people.sessions import memberships, open_session
+from reconbot.core.services.people.sign_in import first_run
 from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import free_port, serve
 

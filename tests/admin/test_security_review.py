@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from reconbot.core.persistence.database import session_scope
 from reconbot.core.roles import Role
-from reconbot.core.services.people.accounts import FAILURES_PER_EMAIL, invite, open_session, viewer_for
+from reconbot.core.services.people.invitations import invite
 from reconbot.core.services.people.members import find_member, remove_member
+from reconbot.core.services.people.sessions import open_session, viewer_for
+from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL
 from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel
 
 
@@ -57,6 +59,17 @@ def invite_for_existing(panel: Panel) -> str:
     assert other is not None
     _, token = invite(panel.engine, other, "Anna", OWNER_EMAIL, Role.ADMIN, actor="t", now=panel.clock())
     return token
+
+
+async def test_an_admin_gets_no_sign_in_link_of_an_owner_who_has_not_signed_in_yet(panel: Panel) -> None:
+    # Whoever opens such a link chooses the password and signs in as that owner.
+    cecil, _ = invite(panel.engine, panel.workspace_id, "Cecil", "cecil@kert.test", Role.OWNER, actor="t",
+                      now=panel.clock())  # fmt: skip
+    admin = await panel.visitor(Role.ADMIN, name="Ada Admin")
+    status, body = await admin.post(f"/members/{cecil}/reinvite")
+    assert status == 400 and "only an owner may" in body.lower() and "/invite/" not in body
+    status, body = await (await panel.visitor()).post(f"/members/{cecil}/reinvite")
+    assert status == 200 and "/invite/" in body
 
 
 async def test_only_an_owner_makes_owners_or_changes_or_removes_one(panel: Panel) -> None:

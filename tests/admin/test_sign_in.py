@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from reconbot.core.persistence.account_tables import LoginAccountRecord
 from reconbot.core.roles import Role
-from reconbot.core.services.people.accounts import FAILURES_PER_EMAIL, needs_first_run
+from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL, needs_first_run
 from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel
 
 
@@ -67,7 +67,7 @@ async def test_first_run_is_offered_only_until_the_first_account_exists(engine: 
 
 
 async def test_an_invited_member_chooses_a_password_once_and_arrives_signed_in(engine: Engine, panel: Panel) -> None:
-    from reconbot.core.services.people.accounts import invite
+    from reconbot.core.services.people.invitations import invite
 
     _, token = invite(engine, panel.workspace_id, "Béla Szabó", "bela@kert.test", Role.ACCOUNTANT, actor="test",
                       now=datetime(2026, 3, 2, 9, tzinfo=UTC))  # fmt: skip

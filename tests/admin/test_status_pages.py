@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import Engine
+import aiohttp
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import NullPool
 
 from reconbot.admin.app import create_app
 from reconbot.admin.status_pages import RUNNING_SCHEDULER_KEY
@@ -148,3 +152,12 @@ async def test_a_process_running_the_scheduler_lists_the_workspace_jobs_next_run
     job = f"sync:{panel.workspace_id}:11:45:Europe/Budapest"
     # The date is the real one: APScheduler keeps its own clock.
     assert re.search(rf"<td>{job}</td><td class=\"num\">\d\d\d\d-\d\d-\d\d 11:45</td>", body)
+
+
+async def test_healthz_answers_503_once_the_database_does_not(panel: Panel, tmp_path: Path) -> None:
+    status, body = await (await panel.visitor(None)).get("/healthz")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    missing = create_engine(f"sqlite:///{tmp_path / 'no such folder' / 'reconbot.db'}", poolclass=NullPool)
+    async with serve(create_app(replace(panel.feeds, engine=missing))) as url, aiohttp.ClientSession() as http:
+        response = await http.get(url + "/healthz")
+        assert (response.status, await response.json()) == (503, {"status": "unavailable"})

@@ -22,7 +22,6 @@ from reconbot.core.banks.sandbox import (
     authorisation,
     consent_redirect,
 )
-from reconbot.core.banks.sandbox_payers import iban_valid
 from reconbot.core.domain import Direction, Invoice, InvoiceKind, InvoiceStatus, Transaction
 from reconbot.core.matching.engine import reconcile
 from reconbot.core.matching.model import MatchStatus
@@ -108,7 +107,7 @@ def pl_invoices(first_issue: date = TODAY - timedelta(days=85), count: int = 30)
 def provider(clock: Clock, invoices: Sequence[Invoice] = ()) -> SandboxProvider:
     listed = list(invoices)
     return SandboxProvider(
-        ProviderContext(public_url="https://reconbot.example", clock=clock, open_invoices=lambda: listed)
+        ProviderContext(public_url="https://reconbot.example", clock=clock, invoices_to_pay=lambda: listed)
     )
 
 
@@ -125,6 +124,14 @@ async def fetch(
     p: SandboxProvider, consent: Consent, account: ProviderAccount, first: date, last: date
 ) -> FeedTransactions:
     return await p.transactions(consent.reference, account.uid, first, last)
+
+
+def iban_valid(iban: str) -> bool:
+    """Return True when ``iban`` passes the ISO 13616 mod-97 check."""
+    text = iban.replace(" ", "").upper()
+    if len(text) < 15 or not text.isalnum():
+        return False
+    return int("".join(str(int(c, 36)) for c in text[4:] + text[:4])) % 97 == 1
 
 
 def giro_valid(number: str) -> bool:

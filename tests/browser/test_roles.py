@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 from reconbot.core.persistence.account_tables import LoginAccountRecord
 from reconbot.core.roles import Role
 from reconbot.core.services.banks.statements import import_statement
-from reconbot.core.services.people.accounts import accept_invite, invite, memberships
+from reconbot.core.services.people.invitations import accept_invite, invite
+from reconbot.core.services.people.sessions import memberships
 from tests.browser.conftest import Site, snap
 from tests.browser.journey import PASSWORD, first_run, sign_in
 from tests.conftest import REPO

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from reconbot.core.persistence.account_tables import LoginAttemptRecord
 from reconbot.core.persistence.tables import WorkspaceRecord
-from reconbot.core.services.people.accounts import FAILURES_PER_EMAIL
+from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL
 from tests.browser.conftest import Site, snap
 from tests.browser.journey import OWNER_EMAIL, PASSWORD, first_run, sign_in
 

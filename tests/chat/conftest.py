@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +17,14 @@ from reconbot.core.roles import Role
 from reconbot.core.services.banks.statements import import_statement
 from reconbot.core.services.chat.setup import add_channel
 from reconbot.core.services.invoicing.imports import import_invoices
-from reconbot.core.services.invoicing.sources import InvoiceSources
+from reconbot.core.services.invoicing.sources import InvoiceSources, save_credentials
 from reconbot.core.services.people.members import add_member, link_identity
 from reconbot.core.services.workspaces import ensure_workspace
 from reconbot.handlers.context import Chat, ChatUser
 from reconbot.handlers.messages import Message
+from tests.fakes.billingo import API_KEY, FakeBillingo
 from tests.fakes.clock import FakeClock, RecordingSleep
+from tests.fakes.server import serve
 
 # Chat accounts of the members the ``members`` fixture creates: Slack user ids and Telegram user ids.
 SLACK_USERS = {
@@ -42,6 +45,16 @@ NAMES = {
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def billingo(engine: Engine, workspace_id: int, clock: FakeClock) -> AsyncIterator[FakeBillingo]:
+    """A fake Billingo the workspace's invoicing is set up against."""
+    fake = FakeBillingo(clock=clock)
+    async with serve(fake.app) as url:
+        save_credentials(engine, workspace_id, "billingo", {"api_key": API_KEY, "base_url": f"{url}/v3"},
+                         actor="test")  # fmt: skip
+        yield fake
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ from reconbot.core.persistence.chat_tables import ChatChannelRecord, ChatMessage
 from reconbot.core.persistence.database import session_scope
 from reconbot.core.persistence.tables import OutboxEventRecord
 from reconbot.core.services.chat.queue import STALE_AFTER, claim_next, due_channels
+from reconbot.core.services.chat.routing import route_events
 from reconbot.core.services.events import EventKind, emit
+from reconbot.handlers.notifications import compose_body
 from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels
 from tests.fakes.clock import FakeClock
 
@@ -148,9 +150,7 @@ async def test_a_claim_left_by_a_crashed_worker_is_taken_over_after_a_while(
     delivery = worker(engine, workspace_id, clock, transport)
     await delivery.run_once()  # routes and sends
     books.statement([("T9", "9000", "Új Kft.", "x")])
-    from reconbot.handlers.routing import route_events
-
-    route_events(engine, clock())
+    route_events(engine, clock(), compose_body)
     (channel,) = due_channels(engine, clock())
     assert claim_next(engine, channel, "crashed-worker", clock()) is not None  # then the worker died
 

@@ -5,11 +5,9 @@ Billingo → both messages are edited → the owner's press in Slack answers "al
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import aiohttp
-import pytest
 from aiohttp import web
 from sqlalchemy import Engine
 
@@ -18,14 +16,14 @@ from reconbot.bot.slack.app import SlackBot
 from reconbot.bot.telegram import TelegramBot
 from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.roles import Role
-from reconbot.core.services.invoicing.sources import InvoiceSources, save_credentials
+from reconbot.core.services.invoicing.sources import InvoiceSources
 from reconbot.core.services.invoicing.sync import sync_source
 from reconbot.core.services.invoicing.write_back import run_due
 from reconbot.handlers.context import Chat
 from tests.chat.conftest import SLACK_USERS, TELEGRAM_USERS, Books, add_channels
 from tests.chat.slack.conftest import HttpBot, block_actions, connection, interaction
 from tests.chat.telegram.conftest import telegram_connection
-from tests.fakes.billingo import API_KEY, FakeBillingo
+from tests.fakes.billingo import FakeBillingo
 from tests.fakes.clock import FakeClock
 from tests.fakes.server import serve
 from tests.fakes.slack import FakeSlack
@@ -33,15 +31,6 @@ from tests.fakes.telegram import FakeTelegram, callback_update
 
 SLACK_CHANNEL = "C0FINANCE"
 OWNER_CHAT = int(TELEGRAM_USERS[Role.OWNER])
-
-
-@pytest.fixture
-async def billingo(engine: Engine, workspace_id: int, clock: FakeClock) -> AsyncIterator[FakeBillingo]:
-    fake = FakeBillingo(clock=clock)
-    async with serve(fake.app) as url:
-        save_credentials(engine, workspace_id, "billingo", {"api_key": API_KEY, "base_url": f"{url}/v3"},
-                         actor="test")  # fmt: skip
-        yield fake
 
 
 async def test_press_in_telegram_pairs_writes_back_and_edits_both_platforms(

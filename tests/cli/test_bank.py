@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import time_machine
+from sqlmodel import Session, select
 
 from reconbot.cli.main import main
 from reconbot.core.banks import sandbox
+from reconbot.core.persistence.database import create_engine_for
+from reconbot.core.persistence.tables import AuditEventRecord
 from tests.cli.test_books import SAMPLES, run
 from tests.fakes.server import free_port
 
 
 @pytest.fixture
-def books(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+def books(migrated_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     """Point the commands at the test database and a free local port; return the port."""
     port = free_port()
-    monkeypatch.setenv("RECONBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("RECONBOT_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RECONBOT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RECONBOT_LISTEN", f"127.0.0.1:{port}")
     monkeypatch.setenv("COLUMNS", "160")
@@ -33,7 +39,17 @@ def consent_url(output: str) -> str:
     return found.group(0)
 
 
+# A weekday morning in Budapest: "180 days left" must not depend on when the suite runs (from the last local hour
+# of a winter day, now + 180 days is past midnight of the next date in summer time).
+CONNECTED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
 def test_connect_without_waiting_then_finish_sync_and_list(books: int, capsys: pytest.CaptureFixture[str]) -> None:
+    with time_machine.travel(CONNECTED_AT, tick=True):
+        _connect_finish_sync_list(books, capsys)
+
+
+def _connect_finish_sync_list(books: int, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "invoices", "import", str(SAMPLES / "demo_invoices.csv"))[0] == 0
     code, out, _ = run(capsys, "bank", "connect", "sandbox", "Sandbox Bank HU", "--no-wait")
     assert code == 0
@@ -48,6 +64,9 @@ def test_connect_without_waiting_then_finish_sync_and_list(books: int, capsys: p
     code, out, _ = run(capsys, "bank", "list")
     assert "[1] Sandbox Bank HU via sandbox: active, consent until" in out and "(180 days left)" in out
     assert "balance" in out and "last success" in out
+    moment = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    account = rf"\n    HU\d{{26}} HUF: last sync {moment}; last success {moment}; balance [\d\s]+HUF"
+    assert re.search(account + r" \(closingBooked, \d{4}-\d\d-\d\d\)\n", out), out  # the first kind the bank lists
     code, out, _ = run(capsys, "bank", "disconnect", "1")
     assert code == 0 and "transactions are kept" in out
     code, _, err = run(capsys, "bank", "sync", "1")
@@ -98,3 +117,9 @@ def test_settings_are_checked_then_stored(books: int, capsys: pytest.CaptureFixt
     code, out, _ = run(capsys, "bank", "settings", "--sync-times", "hourly", "--reminder-days", "14,8,2")
     assert code == 0 and "sync times: hourly" in out and "consent reminders: 14,8,2" in out
     assert "sync times: hourly" in run(capsys, "bank", "settings")[1]
+    engine = create_engine_for(os.environ["RECONBOT_DATABASE_URL"])
+    with Session(engine) as session:  # audited as the panel's settings page is
+        changes = session.exec(select(AuditEventRecord).where(AuditEventRecord.action == "workspace.matching_settings"))
+        (change,) = changes.all()
+    engine.dispose()
+    assert change.actor.startswith("cli:") and change.data == {"sync_times": "hourly", "reminder_days": "14,8,2"}

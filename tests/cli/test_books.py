@@ -15,12 +15,12 @@ SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 
 
 @pytest.fixture
-def books(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Point the commands at the test database (SQLite, and PostgreSQL in CI)."""
-    monkeypatch.setenv("RECONBOT_DATABASE_URL", database_url)
+def books(migrated_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Point the commands at a migrated test database of their own (SQLite, and PostgreSQL in CI)."""
+    monkeypatch.setenv("RECONBOT_DATABASE_URL", migrated_url)
     monkeypatch.setenv("RECONBOT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "160")
-    return database_url
+    return migrated_url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -93,6 +93,26 @@ def test_ids_are_checked_and_set_aside_can_be_undone(books: str, capsys: pytest.
     assert run(capsys, "--workspace", "demo", "ignore", "11")[0] == 0
     code, out, _ = run(capsys, "--workspace", "demo", "unignore", "11")
     assert (code, out) == (0, "brought transaction 11 back\n")
+
+
+def test_an_invoice_is_named_by_its_exact_number_or_else_by_its_id(
+    books: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    invoices = tmp_path / "invoices.csv"
+    invoices.write_text(
+        "number,direction,kind,partner_name,partner_tax_id,partner_iban,order_number,issue_date,due_date,"
+        "gross_amount,currency,paid_amount,status\n"
+        "A-1,issued,invoice,Kert Bt.,,,,2025-03-01,2025-03-09,1000,HUF,0,issued\n"
+        "A-1,received,invoice,Virág Kft.,,,,2025-03-01,2025-03-09,2000,HUF,0,issued\n",
+        encoding="utf-8",
+    )
+    run(capsys, "invoices", "import", str(invoices))
+    code, out, err = run(capsys, "pair", "1", "A-1")
+    assert (code, out, err) == (1, "", "reconbot: 2 invoices are numbered A-1; give the invoice id instead\n")
+    code, _, err = run(capsys, "pair", "1", "a-1")
+    assert (code, err) == (1, "reconbot: there is no invoice numbered a-1\n")  # no guessing which one was meant
+    code, _, err = run(capsys, "pair", "1", "2")
+    assert code == 1 and "there is no transaction 1" in err  # an id: the invoice is found, the transaction is not
 
 
 def test_a_bad_file_among_several_imports_none(books: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

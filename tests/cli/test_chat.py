@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from reconbot.core.persistence.chat_tables import ChatConnectionRecord
 from reconbot.core.persistence.database import create_engine_for
 from reconbot.core.persistence.tables import utcnow
-from reconbot.core.services.people.accounts import accept_invite, authenticate, invitation
+from reconbot.core.services.people.invitations import accept_invite, invitation
+from reconbot.core.services.people.sign_in import authenticate
 from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
 
 

@@ -51,6 +51,9 @@ def test_connect_sync_pair_write_back_and_issue_the_final_invoice(
     code, out, _ = run(capsys, "invoicing", "write-back")
     assert code == 0 and "1 write(s) attempted" in out
     assert len(fake.payments[proforma["id"]]) == 1
+    assert run(capsys, "invoicing", "operations")[1] == "no writes waiting or failed\n"
+    code, out, _ = run(capsys, "invoicing", "operations", "--all")
+    assert code == 0 and out == "1\tdone\tbillingo\tregister_payment\tDIJ-2026-000001\tattempts 1\n"
 
     code, out, _ = run(capsys, "invoicing", "final", "DIJ-2026-000001")
     assert code == 0 and "final invoice of DIJ-2026-000001: " in out and "issued in billingo" in out

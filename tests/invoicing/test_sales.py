@@ -166,7 +166,7 @@ async def test_a_timeout_after_the_system_issued_the_invoice_is_resolved_by_look
 
 
 @pytest.mark.skipif("postgresql" not in DIALECTS, reason="needs PostgreSQL (RECONBOT_TEST_DATABASE_URL)")
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("migrated_url", ["postgresql"], indirect=True)
 async def test_two_workers_asking_for_the_same_sale_s_invoice_at_once_get_one_document(
     engine: Engine, workspace_id: int, sources: InvoiceSources, szamlazz: FakeSzamlazz
 ) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from reconbot.core.banks.errors import ConsentRefusedError
@@ -50,6 +51,20 @@ class CompletedConsent:
     valid_until: datetime
     accounts: int
     renewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAttempt:
+    """How a request for a consent stands: pending, refused (``error`` says why) or granted.
+
+    ``valid_until`` is when the connection's consent ends (None until one was granted).
+    """
+
+    status: ConsentAttemptStatus
+    error: str
+    connection_id: int
+    institution_name: str
+    valid_until: datetime | None
 
 
 async def connect_bank(
@@ -192,6 +207,18 @@ async def complete_consent(feeds: BankFeeds, state: str, callback: Mapping[str, 
     finally:
         await provider.aclose()
     return _store_consent(feeds, attempt, consent)
+
+
+def consent_attempt(engine: Engine, state: str) -> ConsentAttempt | None:
+    """Return how the consent request ``state`` stands, or None when there is no such request."""
+    with Session(engine) as session:
+        attempt = session.exec(select(BankConsentRecord).where(col(BankConsentRecord.state) == state)).first()
+        if attempt is None:
+            return None
+        connection = session.get(BankConnectionRecord, attempt.connection_id)
+        assert connection is not None  # a foreign key
+        return ConsentAttempt(attempt.status, attempt.error, attempt.connection_id, connection.institution_name,
+                              connection.consent_valid_until)  # fmt: skip
 
 
 def _refused(feeds: BankFeeds, attempt: BankConsentRecord, reason: str) -> None:

@@ -1,17 +1,16 @@
-"""What the panel's bank page shows: the workspace's connections with their consents, accounts and balances,
-and which provider credentials are stored (masked)."""
+"""What the panel's bank page and ``reconbot bank list`` show: the workspace's connections with their consents,
+accounts and balances, and which provider credentials are stored (masked)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from reconbot.core.banks.provider import PROVIDERS, provider_class
 from reconbot.core.encryption import mask, unseal
 from reconbot.core.errors import SecretKeyError
 from reconbot.core.persistence.bank_tables import (
@@ -39,6 +38,7 @@ class AccountView:
     last_sync_at: datetime | None
     last_success_at: datetime | None
     last_error: str
+    balance_date: date | None = None  # the day the balance was reported for
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +91,22 @@ def connection_views(engine: Engine, workspace_id: int, now: datetime) -> list[C
             .order_by(col(BankConnectionRecord.id).desc())
         ).all()
         accounts = session.exec(
-            select(BankAccountRecord).where(
+            select(BankAccountRecord)
+            .where(
                 col(BankAccountRecord.workspace_id) == workspace_id, col(BankAccountRecord.connection_id).is_not(None)
             )
+            .order_by(col(BankAccountRecord.id))
         ).all()
         balances: dict[int, BankBalanceRecord] = {}
         for balance in session.exec(
             select(BankBalanceRecord)
             .where(col(BankBalanceRecord.workspace_id) == workspace_id)
-            .order_by(col(BankBalanceRecord.reference_date), col(BankBalanceRecord.fetched_at))
+            # Kinds fetched together tie: the first the bank listed wins, as in chat and `reconbot bank list`.
+            .order_by(
+                col(BankBalanceRecord.reference_date),
+                col(BankBalanceRecord.fetched_at),
+                col(BankBalanceRecord.id).desc(),
+            )
         ):
             balances[balance.bank_account_id] = balance  # the latest one wins
         views = []
@@ -126,17 +133,44 @@ def _account(a: BankAccountRecord, balance: BankBalanceRecord | None) -> Account
         a.last_sync_at,
         a.last_success_at,
         a.last_error,
+        balance.reference_date if balance else None,
     )
 
 
-def connection_of(engine: Engine, workspace_id: int, connection_id: int) -> BankConnectionRecord | None:
+def active_connection_ids(engine: Engine, workspace_id: int) -> list[int]:
+    """Return the ids of the workspace's active bank connections (those that sync), oldest first."""
+    with Session(engine) as session:
+        query = select(BankConnectionRecord.id).where(
+            col(BankConnectionRecord.workspace_id) == workspace_id,
+            col(BankConnectionRecord.status) == ConnectionStatus.ACTIVE,
+        )
+        return [i for i in session.exec(query.order_by(col(BankConnectionRecord.id))) if i is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSummary:
+    """One connection as a page checks it: whose it is, through which provider, and whether any of its accounts
+    was ever synced."""
+
+    connection_id: int
+    workspace_id: int
+    provider: str
+    institution_name: str
+    status: ConnectionStatus
+    ever_synced: bool
+
+
+def connection_of(engine: Engine, workspace_id: int, connection_id: int) -> ConnectionSummary | None:
     """Return the connection when it belongs to the workspace, else None (another workspace's is "not found")."""
     with Session(engine) as session:
         connection = session.get(BankConnectionRecord, connection_id)
         if connection is None or connection.workspace_id != workspace_id:
             return None
-        session.expunge(connection)
-        return connection
+        synced = select(BankAccountRecord.id).where(
+            col(BankAccountRecord.connection_id) == connection_id, col(BankAccountRecord.last_sync_at).is_not(None)
+        )
+        return ConnectionSummary(connection_id, workspace_id, connection.provider, connection.institution_name,
+                                 connection.status, session.exec(synced).first() is not None)  # fmt: skip
 
 
 def stored_credentials(engine: Engine, workspace_id: int) -> list[StoredCredentials]:
@@ -154,8 +188,3 @@ def stored_credentials(engine: Engine, workspace_id: int) -> list[StoredCredenti
         shown = {key: value if key in _PLAIN_FIELDS else mask(value) for key, value in values.items()}
         found.append(StoredCredentials(record.provider, shown, record.updated_at))
     return found
-
-
-def providers_needing_credentials() -> list[str]:
-    """Return the bank providers that need credentials before a bank can be connected through them."""
-    return [name for name in PROVIDERS if provider_class(name).credential_fields]

@@ -6,19 +6,19 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from reconbot.core.banks.errors import ProviderError
-from reconbot.core.banks.provider import PROVIDERS, BankProvider, ProviderContext, build_provider, provider_class
-from reconbot.core.domain import Direction, Invoice, InvoiceStatus
+from reconbot.core.banks.provider import BankProvider, ProviderContext, build_provider, provider_class
 from reconbot.core.encryption import seal, unseal
 from reconbot.core.persistence.bank_tables import BankProviderRecord
 from reconbot.core.persistence.bulk import insert_unless_present
 from reconbot.core.persistence.database import session_scope
-from reconbot.core.persistence.mapping import invoice_from_row, select_invoices
 from reconbot.core.persistence.tables import utcnow
+from reconbot.core.services.banks.sandbox import invoices_to_pay
 from reconbot.core.services.events import audit
 from reconbot.core.settings import public_url
 
@@ -46,9 +46,6 @@ class BankFeeds:
 
         Raises ``ProviderError`` (permanent) when the name is unknown or its credentials are not set up.
         """
-        if name not in PROVIDERS:
-            raise ProviderError(f"unknown bank provider {name!r}; choose one of: {', '.join(PROVIDERS)}",
-                                permanent=True)  # fmt: skip
         credentials: Mapping[str, str] = {}
         if provider_class(name).credential_fields:
             credentials = self._credentials(workspace_id, name)
@@ -56,7 +53,7 @@ class BankFeeds:
             public_url=self.public_url,
             clock=self.clock,
             sleep=self.sleep,
-            open_invoices=lambda: self._issued_invoices(workspace_id),
+            invoices_to_pay=partial(invoices_to_pay, self.engine, workspace_id),
         )
         return build_provider(name, credentials, context)
 
@@ -71,12 +68,6 @@ class BankFeeds:
             raise ProviderError(f"{name} is not set up; run `reconbot bank setup {name}` first", permanent=True)
         return unseal(record.credentials)
 
-    def _issued_invoices(self, workspace_id: int) -> list[Invoice]:
-        # The sandbox bank pays the workspace's own invoices, so a demo shows real matches.
-        with Session(self.engine) as session:
-            invoices = [invoice_from_row(row) for row in session.execute(select_invoices(workspace_id))]
-        return [i for i in invoices if i.direction is Direction.ISSUED and i.status is not InvoiceStatus.CANCELLED]
-
 
 def save_credentials(engine: Engine, workspace_id: int, name: str, values: Mapping[str, str], *, actor: str) -> None:
     """Store (or replace) the workspace's credentials for provider ``name``, sealed.
@@ -84,8 +75,6 @@ def save_credentials(engine: Engine, workspace_id: int, name: str, values: Mappi
     Raises ``ProviderError`` (permanent) for an unknown provider, a missing field, or
     credentials the provider rejects as malformed (checked by building it).
     """
-    if name not in PROVIDERS:
-        raise ProviderError(f"unknown bank provider {name!r}; choose one of: {', '.join(PROVIDERS)}", permanent=True)
     fields = provider_class(name).credential_fields
     missing = [f for f in fields if not values.get(f, "").strip()]
     if missing:

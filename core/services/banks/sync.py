@@ -41,8 +41,6 @@ from reconbot.core.statements.identity import content_keys, with_ids
 
 # Later syncs fetch again this many days before the last one's end: banks book late.
 OVERLAP_DAYS = 5
-# Failed syncs in a row before "sync failing" is announced (each sync already retried its calls).
-FAILING_AFTER = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,50 +156,57 @@ def mark_invoices(engine: Engine, workspace_id: int, invoice_ids: Iterable[int],
     Raises ReconciliationError when an invoice is not this workspace's issued invoice or
     advance invoice, SetupError when no receiver is set up; nothing is marked then.
     """
-    ids = sorted(set(invoice_ids))
     with session_scope(engine) as session:
-        receivers = session.exec(
-            select(HandoffReceiverRecord).where(col(HandoffReceiverRecord.workspace_id) == workspace_id,
-                                                col(HandoffReceiverRecord.removed_at).is_(None))
-        ).all()  # fmt: skip
-        if not receivers:
-            raise SetupError("no receiver is set up; run `reconbot handoff setup` first")
-        invoices = {
-            invoice.id: invoice
-            for part in chunks(ids)
-            for invoice in session.exec(select(InvoiceRecord).where(col(InvoiceRecord.id).in_(part)))
-        }
+        return mark_invoices_in(session, workspace_id, invoice_ids, actor=actor, now=now)
+
+
+def mark_invoices_in(
+    session: Session, workspace_id: int, invoice_ids: Iterable[int], *, actor: str, now: datetime
+) -> int:
+    """``mark_invoices`` inside the caller's transaction (a chat press marks and edits its message in one)."""
+    ids = sorted(set(invoice_ids))
+    receivers = session.exec(
+        select(HandoffReceiverRecord).where(col(HandoffReceiverRecord.workspace_id) == workspace_id,
+                                            col(HandoffReceiverRecord.removed_at).is_(None))
+    ).all()  # fmt: skip
+    if not receivers:
+        raise SetupError("no receiver is set up; run `reconbot handoff setup` first")
+    invoices = {
+        invoice.id: invoice
+        for part in chunks(ids)
+        for invoice in session.exec(select(InvoiceRecord).where(col(InvoiceRecord.id).in_(part)))
+    }
+    for invoice_id in ids:
+        invoice = invoices.get(invoice_id)
+        if invoice is None or invoice.workspace_id != workspace_id:
+            raise ReconciliationError(f"there is no invoice {invoice_id}")
+        if invoice.direction is not Direction.ISSUED or invoice.kind not in HANDED_KINDS:
+            raise ReconciliationError(f"{invoice.number} is not an issued invoice or advance invoice; "
+                                      "only those go to the accountant")  # fmt: skip
+    marked = 0
+    for receiver in receivers:
         for invoice_id in ids:
-            invoice = invoices.get(invoice_id)
-            if invoice is None or invoice.workspace_id != workspace_id:
-                raise ReconciliationError(f"there is no invoice {invoice_id}")
-            if invoice.direction is not Direction.ISSUED or invoice.kind not in HANDED_KINDS:
-                raise ReconciliationError(f"{invoice.number} is not an issued invoice or advance invoice; "
-                                          "only those go to the accountant")  # fmt: skip
-        marked = 0
-        for receiver in receivers:
-            for invoice_id in ids:
-                kind = _handed(invoices[invoice_id].kind)
-                if _add(session, receiver, kind, invoice_id, None, now, actor):
-                    marked += 1
-                    continue
-                failed = session.exec(
-                    select(HandoffItemRecord)
-                    .where(
-                        col(HandoffItemRecord.receiver_id) == receiver.id,
-                        col(HandoffItemRecord.document_key) == document_key(kind, invoice_id, None),
-                        col(HandoffItemRecord.state) == ItemState.FAILED,
-                    )
-                    .with_for_update()
-                ).first()
-                if failed is not None:
-                    failed.state, failed.attempts, failed.next_attempt_at = ItemState.MARKED, 0, None
-                    failed.marked_at, failed.marked_by = now, actor
-                    marked += 1
-        for invoice_id in ids:
-            audit(session, workspace_id, actor, "handoff.marked", "invoice", invoice_id,
-                  number=invoices[invoice_id].number)  # fmt: skip
-        return marked
+            kind = _handed(invoices[invoice_id].kind)
+            if _add(session, receiver, kind, invoice_id, None, now, actor):
+                marked += 1
+                continue
+            failed = session.exec(
+                select(HandoffItemRecord)
+                .where(
+                    col(HandoffItemRecord.receiver_id) == receiver.id,
+                    col(HandoffItemRecord.document_key) == document_key(kind, invoice_id, None),
+                    col(HandoffItemRecord.state) == ItemState.FAILED,
+                )
+                .with_for_update()
+            ).first()
+            if failed is not None:
+                failed.state, failed.attempts, failed.next_attempt_at = ItemState.MARKED, 0, None
+                failed.marked_at, failed.marked_by = now, actor
+                marked += 1
+    for invoice_id in ids:
+        audit(session, workspace_id, actor, "handoff.marked", "invoice", invoice_id,
+              number=invoices[invoice_id].number)  # fmt: skip
+    return marked
 
 
 def invoice_by_number(engine: Engine, workspace_id: int, number: str) -> int:
@@ -313,11 +320,16 @@ def mark_item_again(engine: Engine, workspace_id: int, item_id: int, *, actor: s
     """Give a failed item (an invoice or a settlement) a fresh round of attempts. Raises ReconciliationError when
     the workspace has no such item, or it is not failed."""
     with session_scope(engine) as session:
-        item = session.get(HandoffItemRecord, item_id, with_for_update=True)
-        if item is None or item.workspace_id != workspace_id:
-            raise ReconciliationError(f"there is no handoff item {item_id} in this workspace")
-        if item.state is not ItemState.FAILED:
-            raise ReconciliationError(f"handoff item {item_id} is {item.state.value}, not failed")
-        item.state, item.attempts, item.next_attempt_at, item.marked_at, item.marked_by = (
-            ItemState.MARKED, 0, None, now, actor)  # fmt: skip
-        audit(session, workspace_id, actor, "handoff.marked_again", "handoff_item", item_id, kind=item.kind.value)
+        mark_item_again_in(session, workspace_id, item_id, actor=actor, now=now)
+
+
+def mark_item_again_in(session: Session, workspace_id: int, item_id: int, *, actor: str, now: datetime) -> None:
+    """``mark_item_again`` inside the caller's transaction."""
+    item = session.get(HandoffItemRecord, item_id, with_for_update=True)
+    if item is None or item.workspace_id != workspace_id:
+        raise ReconciliationError(f"there is no handoff item {item_id} in this workspace")
+    if item.state is not ItemState.FAILED:
+        raise ReconciliationError(f"handoff item {item_id} is {item.state.value}, not failed")
+    item.state, item.attempts, item.next_attempt_at, item.marked_at, item.marked_by = (
+        ItemState.MARKED, 0, None, now, actor)  # fmt: skip
+    audit(session, workspace_id, actor, "handoff.marked_again", "handoff_item", item_id, kind=item.kind.value)

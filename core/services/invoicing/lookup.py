@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from reconbot.core.domain import InvoiceStatus
@@ -23,3 +23,13 @@ def invoice_numbered(
     if not cancelled:
         query = query.where(col(InvoiceRecord.status) != InvoiceStatus.CANCELLED)
     return session.exec(query.order_by(col(InvoiceRecord.status) == InvoiceStatus.CANCELLED).limit(1)).first()
+
+
+def invoice_ids_numbered(engine: Engine, workspace_id: int, number: str) -> list[int]:
+    """Return the ids of the workspace's invoices numbered exactly ``number``, cancelled ones too, oldest first
+    (a command names an invoice by number, and must tell "none" from "several")."""
+    with Session(engine) as session:
+        query = select(InvoiceRecord.id).where(
+            col(InvoiceRecord.workspace_id) == workspace_id, col(InvoiceRecord.number) == number
+        )
+        return [i for i in session.exec(query.order_by(col(InvoiceRecord.id))) if i is not None]

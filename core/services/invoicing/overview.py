@@ -1,5 +1,6 @@
-"""What the panel's invoicing page shows and asks: the connected systems (credentials masked, last sync and
-error), the fields each system's setup needs, and saving credentials without retyping a secret kept."""
+"""What the panel's invoicing page and ``reconbot invoicing`` show and ask: the connected systems (credentials
+masked, last sync and error), the writes waiting, the fields each system's setup needs, and saving credentials
+without retyping a secret kept."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from reconbot.core.errors import SecretKeyError
 from reconbot.core.invoicing.source import SOURCES, source_class
 from reconbot.core.persistence.invoicing_tables import InvoiceSourceRecord, OperationStatus, SourceOperationRecord
 from reconbot.core.services.invoicing.sources import OWN, SOURCE_NAMES, find_source, save_credentials
+from reconbot.core.services.invoicing.write_back import OperationView
 
 # Fields that name things rather than open them: shown as they are.
 PLAIN_FIELDS = frozenset({"account", "block_id", "base_url"})
@@ -102,6 +104,20 @@ def writes_waiting(engine: Engine, workspace_id: int) -> WritesWaiting:
             .group_by(col(SourceOperationRecord.status))).all())  # fmt: skip
     return WritesWaiting(counts.get(OperationStatus.PENDING, 0) + counts.get(OperationStatus.RUNNING, 0),
                          counts.get(OperationStatus.FAILED, 0))  # fmt: skip
+
+
+def recent_operations(
+    engine: Engine, workspace_id: int, *, finished: bool = False, limit: int = 50
+) -> list[OperationView]:
+    """Return the workspace's latest writes to invoicing systems, newest first: those waiting, running or failed,
+    and with ``finished`` the done and cancelled ones too."""
+    with Session(engine) as session:
+        query = select(SourceOperationRecord).where(col(SourceOperationRecord.workspace_id) == workspace_id)
+        if not finished:
+            query = query.where(col(SourceOperationRecord.status).in_(
+                [OperationStatus.PENDING, OperationStatus.RUNNING, OperationStatus.FAILED]))  # fmt: skip
+        found = session.exec(query.order_by(col(SourceOperationRecord.id).desc()).limit(limit))
+        return [OperationView.of(record) for record in found]
 
 
 def save_source_credentials(

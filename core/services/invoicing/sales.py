@@ -80,16 +80,6 @@ async def invoice_sale(sources: InvoiceSources, workspace_id: int, sale_id: int,
     return await await_operation(sources, operation_id, timeout=timeout)
 
 
-def find_sale(engine: Engine, workspace_id: int, origin: str, external_id: str) -> int | None:
-    """Return the id of the sale ``external_id`` reported by ``origin``, or None."""
-    with Session(engine) as session:
-        query = select(SaleRecord.id).where(
-            col(SaleRecord.workspace_id) == workspace_id, col(SaleRecord.origin) == origin,
-            col(SaleRecord.external_id) == external_id,
-        )  # fmt: skip
-        return session.exec(query).first()
-
-
 def issuing_source(session: Session, workspace: WorkspaceRecord) -> str:
     """Return the system the workspace issues sale invoices in; raises ReconciliationError when none is clear."""
     assert workspace.id is not None

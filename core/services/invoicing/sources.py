@@ -24,7 +24,7 @@ from reconbot.core.persistence.database import session_scope
 from reconbot.core.persistence.invoicing_tables import InvoiceSourceRecord
 from reconbot.core.persistence.tables import InvoicingMode, WorkspaceRecord, utcnow
 from reconbot.core.services.events import audit
-from reconbot.core.services.workspaces import lock_workspace
+from reconbot.core.services.workspaces import Workspace, lock_workspace, workspace_of
 
 OWN = "own"
 SOURCE_NAMES = (*SOURCES, OWN)
@@ -58,6 +58,26 @@ def credentials(engine: Engine, workspace_id: int, name: str) -> dict[str, str]:
     if record is None:
         raise ProviderError(f"{name} is not set up; run `reconbot invoicing setup {name}` first", permanent=True)
     return unseal(record.credentials)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCredentials:
+    """What checks a pushed delivery: the workspace it is for, and the system's decrypted credentials there
+    (the own system's ``webhook_secret``, Számlázz.hu's ``push_token``)."""
+
+    workspace_id: int
+    values: dict[str, str]
+
+
+def webhook_credentials(engine: Engine, slug: str, name: str) -> WebhookCredentials | None:
+    """Return the credentials of system ``name`` in the workspace whose slug is ``slug``, or None when there is no
+    such workspace or it has not set the system up (the caller answers both alike, telling a stranger nothing)."""
+    with Session(engine) as session:
+        workspace = session.exec(select(WorkspaceRecord).where(col(WorkspaceRecord.slug) == slug)).first()
+        if workspace is None or workspace.id is None:
+            return None
+        record = find_source(session, workspace.id, name)
+        return WebhookCredentials(workspace.id, unseal(record.credentials)) if record is not None else None
 
 
 def find_source(session: Session, workspace_id: int, name: str) -> InvoiceSourceRecord | None:
@@ -122,7 +142,7 @@ def update_settings(
     sale_mode: InvoicingMode | None = None,
     sale_source: str | None = None,
     vat_rate: Decimal | None = None,
-) -> WorkspaceRecord:
+) -> Workspace:
     """Change the workspace's invoicing settings (those given); return the workspace as it is now.
 
     Raises ProviderError (permanent) when ``sale_source`` is not a system reconbot can issue invoices in,
@@ -146,5 +166,4 @@ def update_settings(
             workspace.vat_rate, changed["vat_rate"] = vat_rate, str(vat_rate)
         audit(session, workspace_id, actor, "workspace.invoicing_settings", "workspace", workspace_id, **changed)
         session.flush()
-        session.expunge(workspace)
-        return workspace
+        return workspace_of(workspace)

@@ -145,17 +145,20 @@ def retry_operation(sources: InvoiceSources, workspace_id: int, operation_id: in
     Raises ReconciliationError when it is not this workspace's or has not failed (say, someone retried it already).
     """
     with session_scope(sources.engine) as session:
-        record = session.get(SourceOperationRecord, operation_id, with_for_update=True)
-        if record is None or record.workspace_id != workspace_id:
-            raise ReconciliationError(f"there is no operation {operation_id}")
-        if record.status is not OperationStatus.FAILED:
-            raise ReconciliationError(
-                f"operation {operation_id} is {record.status.value}; only a failed one is retried"
-            )
-        record.status, record.next_attempt_at, record.finished_at = OperationStatus.PENDING, None, None
-        record.max_attempts = record.attempts + source_class(record.source).max_attempts
-        audit(session, workspace_id, actor, "operation.retried", "source_operation", operation_id)
-        return OperationView.of(record)
+        return retry_operation_in(session, workspace_id, operation_id, actor=actor)
+
+
+def retry_operation_in(session: Session, workspace_id: int, operation_id: int, *, actor: str) -> OperationView:
+    """``retry_operation`` inside the caller's transaction (a chat press retries and edits its message in one)."""
+    record = session.get(SourceOperationRecord, operation_id, with_for_update=True)
+    if record is None or record.workspace_id != workspace_id:
+        raise ReconciliationError(f"there is no operation {operation_id}")
+    if record.status is not OperationStatus.FAILED:
+        raise ReconciliationError(f"operation {operation_id} is {record.status.value}; only a failed one is retried")
+    record.status, record.next_attempt_at, record.finished_at = OperationStatus.PENDING, None, None
+    record.max_attempts = record.attempts + source_class(record.source).max_attempts
+    audit(session, workspace_id, actor, "operation.retried", "source_operation", operation_id)
+    return OperationView.of(record)
 
 
 def _due(now: Any) -> Any:

@@ -3,7 +3,8 @@
 The chat buttons and the admin panel call these; each is one database
 transaction under the workspace lock, writes an audit event, and refuses
 (with a ReconciliationError saying why) anything that would allocate money
-twice or that someone already did.
+twice or that someone already did. The ``*_in`` variants do the same inside a
+caller's transaction (a chat press books and records its message edits in one).
 """
 
 from __future__ import annotations
@@ -76,34 +77,47 @@ def pair(
     currency or direction, is cancelled or settled, or when the amounts exceed
     what the transaction or an invoice has left.
     """
+    with session_scope(engine) as session:
+        return pair_in(session, workspace_id, transaction_id=transaction_id, invoice_ids=invoice_ids, actor=actor,
+                       amounts=amounts, expected_allocated=expected_allocated)  # fmt: skip
+
+
+def pair_in(
+    session: Session,
+    workspace_id: int,
+    *,
+    transaction_id: int,
+    invoice_ids: Sequence[int],
+    actor: str,
+    amounts: Sequence[Decimal] | None = None,
+    expected_allocated: Decimal | None = None,
+) -> list[Booked]:
+    """``pair`` inside the caller's transaction (a chat press books and records its message edit in one)."""
     if not invoice_ids:
         raise ReconciliationError("choose at least one invoice to pair with")
     if amounts is not None and len(amounts) != len(invoice_ids):
         raise ReconciliationError("give one amount per invoice")
-    with session_scope(engine) as session:
-        workspace = lock_workspace(session, workspace_id)
-        tx = _transaction(session, workspace_id, transaction_id)
-        if tx.status is TransactionStatus.IGNORED:
-            raise ReconciliationError(
-                f"transaction {tx.external_id} was set aside by {tx.ignored_by}; bring it back first"
-            )
-        remaining = abs(tx.amount) - tx.allocated
-        if remaining <= ZERO:
-            raise ReconciliationError(f"transaction {tx.external_id} is already fully paired{_by_whom(session, tx)}")
-        if expected_allocated is not None and tx.allocated != expected_allocated:
-            raise ReconciliationError(f"transaction {tx.external_id} was paired meanwhile{_by_whom(session, tx)}")
-        records = [_invoice(session, workspace_id, invoice_id, tx) for invoice_id in invoice_ids]
-        planned = _plan(records, remaining, amounts)
-        booked = [_book(session, workspace_id, tx, record, amount, actor) for record, amount in planned]
-        tx.allocated += sum((b.amount for b in booked), ZERO)
-        tx.status = TransactionStatus.MATCHED
-        session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
-        _learn(session, workspace_id, tx, planned[0][0], booked[0].allocation_id)
-        note = payment_note(tx.counterparty_name, tx.reference)
-        payments = [PaymentToWrite(b.allocation_id, b.invoice_id, b.amount, tx.currency, tx.booking_date, note)
-                    for b in booked]  # fmt: skip
-        queue_payments(session, workspace_id, payments, actor)
-        _announce(session, workspace, tx, [record for record, _ in planned], booked, actor)
+    workspace = lock_workspace(session, workspace_id)
+    tx = _transaction(session, workspace_id, transaction_id)
+    if tx.status is TransactionStatus.IGNORED:
+        raise ReconciliationError(f"transaction {tx.external_id} was set aside by {tx.ignored_by}; bring it back first")
+    remaining = abs(tx.amount) - tx.allocated
+    if remaining <= ZERO:
+        raise ReconciliationError(f"transaction {tx.external_id} is already fully paired{_by_whom(session, tx)}")
+    if expected_allocated is not None and tx.allocated != expected_allocated:
+        raise ReconciliationError(f"transaction {tx.external_id} was paired meanwhile{_by_whom(session, tx)}")
+    records = [_invoice(session, workspace_id, invoice_id, tx) for invoice_id in invoice_ids]
+    planned = _plan(records, remaining, amounts)
+    booked = [_book(session, workspace_id, tx, record, amount, actor) for record, amount in planned]
+    tx.allocated += sum((b.amount for b in booked), ZERO)
+    tx.status = TransactionStatus.MATCHED
+    session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
+    _learn(session, workspace_id, tx, planned[0][0], booked[0].allocation_id)
+    note = payment_note(tx.counterparty_name, tx.reference)
+    payments = [PaymentToWrite(b.allocation_id, b.invoice_id, b.amount, tx.currency, tx.booking_date, note)
+                for b in booked]  # fmt: skip
+    queue_payments(session, workspace_id, payments, actor)
+    _announce(session, workspace, tx, [record for record, _ in planned], booked, actor)
     return booked
 
 
@@ -173,17 +187,22 @@ def unpair_transaction(engine: Engine, workspace_id: int, *, transaction_id: int
     Raises ReconciliationError when the transaction has none.
     """
     with session_scope(engine) as session:
-        workspace = lock_workspace(session, workspace_id)
-        tx = _transaction(session, workspace_id, transaction_id)
-        query = select(AllocationRecord).where(
-            col(AllocationRecord.transaction_id) == transaction_id, col(AllocationRecord.undone_at).is_(None)
-        )
-        allocations = session.exec(query.order_by(col(AllocationRecord.id))).all()
-        if not allocations:
-            raise ReconciliationError(f"transaction {tx.external_id} has no pairing to undo")
-        undone = [_undo(session, workspace_id, allocation, actor) for allocation in allocations]
-        _suggest_again(session, workspace, tx)
-        return undone
+        return unpair_transaction_in(session, workspace_id, transaction_id=transaction_id, actor=actor)
+
+
+def unpair_transaction_in(session: Session, workspace_id: int, *, transaction_id: int, actor: str) -> list[Booked]:
+    """``unpair_transaction`` inside the caller's transaction."""
+    workspace = lock_workspace(session, workspace_id)
+    tx = _transaction(session, workspace_id, transaction_id)
+    query = select(AllocationRecord).where(
+        col(AllocationRecord.transaction_id) == transaction_id, col(AllocationRecord.undone_at).is_(None)
+    )
+    allocations = session.exec(query.order_by(col(AllocationRecord.id))).all()
+    if not allocations:
+        raise ReconciliationError(f"transaction {tx.external_id} has no pairing to undo")
+    undone = [_undo(session, workspace_id, allocation, actor) for allocation in allocations]
+    _suggest_again(session, workspace, tx)
+    return undone
 
 
 def unignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str) -> None:
@@ -204,15 +223,20 @@ def ignore(engine: Engine, workspace_id: int, *, transaction_id: int, actor: str
     Raises ReconciliationError when it has allocations (undo them first) or was set aside already.
     """
     with session_scope(engine) as session:
-        lock_workspace(session, workspace_id)
-        tx = _transaction(session, workspace_id, transaction_id)
-        if tx.status is TransactionStatus.IGNORED:
-            raise ReconciliationError(f"transaction {tx.external_id} was already set aside by {tx.ignored_by}")
-        if tx.allocated > ZERO:
-            raise ReconciliationError(f"transaction {tx.external_id} is paired; undo its pairings first")
-        tx.status, tx.ignored_at, tx.ignored_by = TransactionStatus.IGNORED, utcnow(), actor
-        session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
-        audit(session, workspace_id, actor, "transaction.ignored", "bank_transaction", transaction_id)
+        ignore_in(session, workspace_id, transaction_id=transaction_id, actor=actor)
+
+
+def ignore_in(session: Session, workspace_id: int, *, transaction_id: int, actor: str) -> None:
+    """``ignore`` inside the caller's transaction."""
+    lock_workspace(session, workspace_id)
+    tx = _transaction(session, workspace_id, transaction_id)
+    if tx.status is TransactionStatus.IGNORED:
+        raise ReconciliationError(f"transaction {tx.external_id} was already set aside by {tx.ignored_by}")
+    if tx.allocated > ZERO:
+        raise ReconciliationError(f"transaction {tx.external_id} is paired; undo its pairings first")
+    tx.status, tx.ignored_at, tx.ignored_by = TransactionStatus.IGNORED, utcnow(), actor
+    session.execute(delete(MatchSuggestionRecord).where(col(MatchSuggestionRecord.transaction_id) == tx.id))
+    audit(session, workspace_id, actor, "transaction.ignored", "bank_transaction", transaction_id)
 
 
 def _transaction(session: Session, workspace_id: int, transaction_id: int) -> BankTransactionRecord:

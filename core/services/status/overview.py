@@ -83,10 +83,12 @@ class Claim:
     outcome: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkspaceStatus:
-    """One workspace's state; ``accounts`` and ``consents`` stay empty unless bank data was asked for."""
+    """One workspace's state; ``accounts``, ``consents`` and ``claims`` stay empty unless bank data was asked for.
+    ``timezone`` is the workspace's, in which the page shows every moment."""
 
+    timezone: str
     next_syncs: list[datetime]
     sources: list[SourceSync]
     messages: dict[str, int]
@@ -109,7 +111,8 @@ def workspace_status(engine: Engine, workspace_id: int, now: datetime, *, bank_d
         workspace = session.get(WorkspaceRecord, workspace_id)
         if workspace is None:
             raise LookupError(f"no workspace {workspace_id}")
-        status = WorkspaceStatus(
+        return WorkspaceStatus(
+            timezone=workspace.timezone,
             next_syncs=next_syncs(workspace.sync_times, workspace.timezone, now),
             sources=_sources(session, workspace_id),
             messages=message_counts(session, workspace_id),
@@ -118,12 +121,10 @@ def workspace_status(engine: Engine, workspace_id: int, now: datetime, *, bank_d
             operations=operation_counts(session, workspace_id),
             failed_operations=_failed_operations(session, workspace_id),
             undelivered_events=undelivered_events(session, workspace_id),
+            accounts=account_syncs(session, workspace_id) if bank_data else [],
+            consents=consents(session, workspace_id, now, workspace.timezone) if bank_data else [],
+            claims=_sync_claims(session, workspace_id) if bank_data else [],
         )
-        if bank_data:
-            status.accounts = account_syncs(session, workspace_id)
-            status.consents = consents(session, workspace_id, now, workspace.timezone)
-            status.claims = _sync_claims(session, workspace_id)
-    return status
 
 
 def next_syncs(setting: str, timezone: str, now: datetime, count: int = 3) -> list[datetime]:

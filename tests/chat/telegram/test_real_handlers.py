@@ -11,10 +11,10 @@ from reconbot.bot.telegram.render import Action, html
 from reconbot.core.persistence.chat_tables import ChatActionRecord, Platform
 from reconbot.core.persistence.database import session_scope
 from reconbot.core.roles import Role
+from reconbot.core.services.chat.actions import new_action_in
+from reconbot.core.services.workspaces import language_of
 from reconbot.handlers import commands
-from reconbot.handlers.actions import language_of
 from reconbot.handlers.context import Chat, Place
-from reconbot.handlers.routing import new_action_in
 from reconbot.handlers.texts import text
 from tests.chat.conftest import telegram_user
 from tests.chat.telegram.conftest import Handled
@@ -39,8 +39,7 @@ async def test_find_invoice_asks_remembers_and_answers(
     workspace_id: int,
     find_action: str,
 ) -> None:
-    with Session(engine) as session:
-        language = language_of(session, workspace_id)
+    language = language_of(engine, workspace_id)
     button_message = {"message_id": 5, "date": 0, "chat": {"id": GROUP, "type": "supergroup", "title": "Kert"},
                       "from": fake.me, "text": "Unmatched"}  # fmt: skip
     await handled.wait(fake.push_update(callback_update(button_message, OWNER, Action(id=find_action).pack())))
