@@ -13,9 +13,9 @@ from reconbot.core.persistence.tables import InvoiceRecord
 from reconbot.core.roles import Role
 from reconbot.core.services.archive.filing import archive_pdf
 from reconbot.core.services.invoicing.imports import import_invoices
-from tests.admin.conftest import Panel
 from tests.fakes.pdf import pdf_with_text
-from tests.services.conftest import INVOICES_HEADER
+from tests.support.books import INVOICES_HEADER
+from tests.support.panel import Panel
 
 INVOICES = INVOICES_HEADER + (
     "E-2026-7,issued,invoice,Fekete Bt.,23456789-2-13,,,2026-02-20,2026-03-06,127000,HUF,0,issued\n"

@@ -15,7 +15,7 @@ from reconbot.core.services.events import audit
 from reconbot.core.services.invoicing.sources import save_credentials
 from reconbot.core.services.people.members import add_member
 from reconbot.core.services.status.audit_log import PAGE_SIZE
-from tests.admin.conftest import Panel
+from tests.support.panel import Panel
 
 EVENT_ID = re.compile(r'<tr id="event-(\d+)">')
 OLDER = re.compile(r'<a href="([^"]+)" rel="next">Older')

@@ -14,8 +14,8 @@ from reconbot.core.domain import TransactionStatus
 from reconbot.core.persistence.bank_tables import BankConnectionRecord, BankProviderRecord, ConnectionStatus
 from reconbot.core.persistence.tables import AuditEventRecord, BankTransactionRecord, InvoiceRecord
 from reconbot.core.roles import Role
-from tests.admin.conftest import Panel, Visitor
 from tests.fakes.enable_banking import APPLICATION_ID, make_keypair
+from tests.support.panel import Panel, Visitor
 
 
 async def approve_at_sandbox(visitor: Visitor, consent_url: str, decision: str = "approve") -> tuple[int, str]:

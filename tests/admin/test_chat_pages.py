@@ -16,11 +16,11 @@ from reconbot.bot.runtime import ChatRuntime
 from reconbot.core.encryption import mask
 from reconbot.core.roles import Role
 from reconbot.core.services.chat.setup import channels, connections
-from tests.admin.conftest import Panel
 from tests.admin.test_member_pages import member_id, row
 from tests.fakes.server import serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeTelegram, message_update
+from tests.support.panel import Panel
 
 GROUP = "-100500"
 

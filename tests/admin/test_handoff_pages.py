@@ -11,10 +11,10 @@ import pytest
 from reconbot.core.roles import Role
 from reconbot.core.services.handoff.sending import MAX_ATTEMPTS
 from reconbot.core.services.invoicing.imports import import_invoices
-from tests.admin.conftest import Panel
 from tests.fakes.handoff_webhook import FakeHandoffWebhook
 from tests.fakes.server import serve
-from tests.services.conftest import INVOICES_HEADER
+from tests.support.books import INVOICES_HEADER
+from tests.support.panel import Panel
 
 INVOICES = INVOICES_HEADER + (
     "E-2026-1,issued,invoice,Fekete Bt.,23456789-2-13,,,2026-02-20,2026-03-06,127000,HUF,0,issued\n"

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from reconbot.core.persistence.tables import AuditEventRecord, InvoiceRecord, InvoicingMode, WorkspaceRecord
 from reconbot.core.roles import Role
-from tests.admin.conftest import Panel, Visitor
 from tests.fakes.billingo import API_KEY as BILLINGO_KEY
 from tests.fakes.billingo import FakeBillingo
 from tests.fakes.server import serve
+from tests.support.panel import Panel, Visitor
 
 DEMO_INVOICES = Path(__file__).resolve().parents[2] / "reconbot" / "samples" / "demo_invoices.csv"
 

@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from reconbot.core.persistence.tables import AuditEventRecord
 from reconbot.core.roles import Role
 from reconbot.core.services.people.members import find_member
-from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel, Visitor
+from tests.support.panel import OWNER_EMAIL, Panel, Visitor
+from tests.support.people import PASSWORD
 
 
 def row(body: str, name: str) -> str:

@@ -14,8 +14,8 @@ from reconbot.admin.metrics import TOKEN_ENV
 from reconbot.core.domain import Direction, InvoiceStatus
 from reconbot.core.persistence.database import session_scope
 from reconbot.core.persistence.tables import InvoiceRecord, WorkspaceRecord
-from tests.admin.conftest import Panel
 from tests.admin.test_status_pages import IBAN, seed
+from tests.support.panel import Panel
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -11,7 +11,8 @@ from reconbot.core.services.people.invitations import invite
 from reconbot.core.services.people.members import find_member, remove_member
 from reconbot.core.services.people.sessions import open_session, viewer_for
 from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL
-from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel
+from tests.support.panel import OWNER_EMAIL, Panel
+from tests.support.people import PASSWORD
 
 
 async def test_sign_in_never_redirects_off_site(panel: Panel) -> None:

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from reconbot.core.persistence.tables import AuditEventRecord, WorkspaceRecord
 from reconbot.core.roles import Role
-from tests.admin.conftest import Panel
+from tests.support.panel import Panel
 
 GOOD = {
     "auto_match": "on",

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from reconbot.core.persistence.account_tables import LoginAccountRecord
 from reconbot.core.roles import Role
 from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL, needs_first_run
-from tests.admin.conftest import OWNER_EMAIL, PASSWORD, Panel
+from tests.support.panel import OWNER_EMAIL, Panel
+from tests.support.people import PASSWORD
 
 
 async def test_the_home_page_sends_strangers_to_sign_in_and_shows_members_their_workspace(panel: Panel) -> None:

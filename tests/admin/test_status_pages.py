@@ -28,8 +28,8 @@ from reconbot.core.persistence.invoicing_tables import (
 from reconbot.core.persistence.tables import BankAccountRecord, BankTransactionRecord
 from reconbot.core.roles import Role
 from reconbot.core.services.jobs.scheduler import FeedScheduler, SchedulerLock
-from tests.admin.conftest import Panel
 from tests.fakes.server import serve
+from tests.support.panel import Panel
 
 BANK = "Próba Takarékbank"
 IBAN = "HU42117730161111101800000000"

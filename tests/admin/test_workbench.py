@@ -24,7 +24,7 @@ from reconbot.core.roles import Role
 from reconbot.core.services.banks.statements import import_statement
 from reconbot.core.services.invoicing.imports import import_invoices
 from reconbot.core.services.reconciliation import workbench
-from tests.admin.conftest import OWNER_EMAIL, Panel
+from tests.support.panel import OWNER_EMAIL, Panel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 

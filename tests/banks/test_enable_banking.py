@@ -20,6 +20,7 @@ from reconbot.core.banks.enable_banking import EnableBankingProvider
 from reconbot.core.banks.errors import ConsentExpiredError, ConsentRefusedError, ProviderError, RateLimitedError
 from reconbot.core.banks.model import ConsentRequest, ConsentState
 from reconbot.core.banks.provider import ProviderContext
+from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.enable_banking import (
     APPLICATION_ID,
     BankAccount,
@@ -35,30 +36,25 @@ MAY_1, MAY_31 = date(2024, 5, 1), date(2024, 5, 31)
 
 
 @dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class Env:
     fake: FakeEnableBanking
-    clock: Clock
+    clock: FakeClock
     base_url: str
     private_pem: str
-    sleeps: list[float] = field(default_factory=list)
+    sleeps: RecordingSleep
     provider: EnableBankingProvider = field(init=False)
 
     def provider_with(self, **credentials: str) -> EnableBankingProvider:
-        async def sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
         given = {"application_id": APPLICATION_ID, "private_key": self.private_pem, "base_url": self.base_url}
         return EnableBankingProvider.from_credentials(
-            {**given, **credentials}, ProviderContext(clock=self.clock, sleep=sleep)
+            {**given, **credentials}, ProviderContext(clock=self.clock, sleep=self.sleeps)
         )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The suite's clock, started at ``START``."""
+    return FakeClock(START)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +63,10 @@ def keys() -> tuple[str, str]:
 
 
 @pytest.fixture
-async def env(keys: tuple[str, str]) -> AsyncIterator[Env]:
-    clock = Clock()
+async def env(keys: tuple[str, str], clock: FakeClock, sleeps: RecordingSleep) -> AsyncIterator[Env]:
     fake = FakeEnableBanking(keys[1], clock=clock, page_size=2)
     async with serve(fake.app) as base_url:
-        holder = Env(fake, clock, base_url, keys[0])
+        holder = Env(fake, clock, base_url, keys[0], sleeps)
         holder.provider = holder.provider_with()
         yield holder
         await holder.provider.aclose()
@@ -427,7 +422,7 @@ async def test_a_page_failing_once_is_retried_and_nothing_is_doubled(env: Env) -
     calls = env.fake.requests_to("/transactions")
     assert [c.status for c in calls] == [200, 500, 200, 200]
     assert calls[1].query == calls[2].query  # the same page asked again
-    assert env.sleeps == [1.0]
+    assert env.sleeps.waits == [1.0]
 
 
 async def test_a_429_waits_exactly_what_retry_after_says(env: Env) -> None:
@@ -438,7 +433,7 @@ async def test_a_429_waits_exactly_what_retry_after_says(env: Env) -> None:
     feed = await env.provider.transactions(session_id, uid, MAY_1, MAY_31)
 
     assert [t.bank_id for t in feed.booked] == ["A"]
-    assert env.sleeps == [7.0]
+    assert env.sleeps.waits == [7.0]
     assert [c.status for c in env.fake.requests_to("/transactions")] == [429, 200]
 
 
@@ -447,7 +442,7 @@ async def test_a_429_asking_for_longer_than_we_wait_raises_rate_limited(env: Env
     env.fake.rate_limit(times=1, retry_after=3600)
     with pytest.raises(RateLimitedError) as caught:
         await env.provider.transactions(session_id, uid, MAY_1, MAY_31)
-    assert caught.value.retry_after == 3600 and env.sleeps == []
+    assert caught.value.retry_after == 3600 and env.sleeps.waits == []
 
 
 async def test_the_banks_daily_allowance_is_a_daily_rate_limit(env: Env) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +19,7 @@ from reconbot.core.banks.errors import (
 from reconbot.core.banks.gocardless import GoCardlessProvider
 from reconbot.core.banks.model import CallBudget, Consent, ConsentRequest, ConsentStart, ConsentState
 from reconbot.core.banks.provider import ProviderContext, build_provider
+from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.gocardless import FakeGoCardless
 from tests.fakes.server import serve
 
@@ -29,33 +29,10 @@ BANK = "OTP_OTPVHUHB"
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class FakeClock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class RecordingSleep:
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
+    """The suite's clock, started at ``START``."""
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -27,20 +27,11 @@ from reconbot.core.matching.engine import reconcile
 from reconbot.core.matching.model import MatchStatus
 from reconbot.core.matching.payers import PartnerDirectory, PayerEvidence
 from reconbot.core.matching.references import ReferenceIndex, reference_fields
+from tests.fakes.clock import FakeClock
 
 NOW = datetime(2025, 6, 18, 9, 30, tzinfo=UTC)  # a Wednesday
 TODAY = NOW.date()
 REDIRECT = "https://reconbot.example/bank/callback"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # (name, tax id, IBAN on the invoices, currency, a fixed monthly amount or None)
@@ -104,7 +95,7 @@ def pl_invoices(first_issue: date = TODAY - timedelta(days=85), count: int = 30)
     return make_invoices(PARTNERS_PL, first_issue, count, "FV/2025")
 
 
-def provider(clock: Clock, invoices: Sequence[Invoice] = ()) -> SandboxProvider:
+def provider(clock: FakeClock, invoices: Sequence[Invoice] = ()) -> SandboxProvider:
     listed = list(invoices)
     return SandboxProvider(
         ProviderContext(public_url="https://reconbot.example", clock=clock, invoices_to_pay=lambda: listed)
@@ -153,7 +144,7 @@ def pays(tx: Transaction) -> list[str]:
 
 
 async def test_institutions_per_country_with_caps() -> None:
-    p = provider(Clock(NOW))
+    p = provider(FakeClock(NOW))
     hu, pl = await p.institutions("HU"), await p.institutions("pl")
     assert [i.name for i in hu] == ["Sandbox Bank HU"] and [i.name for i in pl] == ["Sandbox Bank PL"]
     assert all(i.max_consent_days == 180 and i.max_history_days == 90 for i in hu + pl)
@@ -166,7 +157,7 @@ async def test_built_from_the_registry_without_credentials() -> None:
 
 
 async def test_start_url_is_the_consent_page_with_state_and_redirect() -> None:
-    p = SandboxProvider(ProviderContext(public_url="https://reconbot.example/", clock=Clock(NOW)))
+    p = SandboxProvider(ProviderContext(public_url="https://reconbot.example/", clock=FakeClock(NOW)))
     start = await p.start_connection(request(state="opaque state/+&"))
     url = urlsplit(start.url)
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"https://reconbot.example{AUTHORIZE_PATH}"
@@ -185,7 +176,7 @@ async def test_start_url_is_the_consent_page_with_state_and_redirect() -> None:
 
 
 async def test_approved_code_gives_a_consent_for_the_days_asked() -> None:
-    clock = Clock(NOW)
+    clock = FakeClock(NOW)
     p = provider(clock)
     start = await p.start_connection(request(days=30))
     clock.now += timedelta(minutes=3)  # the owner takes a while at the bank
@@ -204,7 +195,7 @@ async def test_approved_code_gives_a_consent_for_the_days_asked() -> None:
 
 
 async def test_consent_days_default_and_cap() -> None:
-    p = provider(Clock(NOW))
+    p = provider(FakeClock(NOW))
     assert (await connect(p, days=90)).valid_until == NOW + timedelta(days=90)
     assert (await connect(p, days=400)).valid_until == NOW + timedelta(days=180)
     pl = await connect(p, "SANDBOX_PL")
@@ -213,7 +204,7 @@ async def test_consent_days_default_and_cap() -> None:
 
 
 async def test_forged_or_missing_code_is_refused_as_permanent() -> None:
-    p = provider(Clock(NOW))
+    p = provider(FakeClock(NOW))
     start = await p.start_connection(request())
     other = await p.start_connection(request())
     for callback in ({"code": "0" * 32, "state": "st-123"}, {"code": approval_code(other.reference)}, {}):
@@ -225,7 +216,7 @@ async def test_forged_or_missing_code_is_refused_as_permanent() -> None:
 
 
 async def test_refusal_redirect_raises_consent_refused() -> None:
-    p = provider(Clock(NOW))
+    p = provider(FakeClock(NOW))
     start = await p.start_connection(request())
     url = consent_redirect(REDIRECT + "?ws=7", "st-123", start.reference, False)
     assert url == f"{REDIRECT}?ws=7&error=access_denied&state=st-123"
@@ -234,7 +225,7 @@ async def test_refusal_redirect_raises_consent_refused() -> None:
 
 
 async def test_consent_expires_by_the_clock() -> None:
-    clock = Clock(NOW)
+    clock = FakeClock(NOW)
     p = provider(clock, hu_invoices())
     start = await p.start_connection(request(days=10))
     assert (await p.consent_status(start.reference)).state is ConsentState.PENDING
@@ -256,7 +247,7 @@ async def test_consent_expires_by_the_clock() -> None:
 
 
 async def test_unknown_reference_or_account_is_a_permanent_error() -> None:
-    p = provider(Clock(NOW))
+    p = provider(FakeClock(NOW))
     hu, pl = await connect(p), await connect(p, "SANDBOX_PL")
     for reference, uid in ((hu.reference, pl.accounts[0].uid), ("sbx-session-xx", hu.accounts[0].uid)):
         with pytest.raises(ProviderError) as err:
@@ -271,7 +262,7 @@ async def test_unknown_reference_or_account_is_a_permanent_error() -> None:
 
 async def test_overlapping_windows_agree_whatever_was_paid_since() -> None:
     invoices = hu_invoices()
-    p = provider(Clock(NOW), invoices)
+    p = provider(FakeClock(NOW), invoices)
     consent = await connect(p)
     for account in consent.accounts:
         early = await fetch(p, consent, account, TODAY - timedelta(days=80), TODAY - timedelta(days=20))
@@ -283,7 +274,7 @@ async def test_overlapping_windows_agree_whatever_was_paid_since() -> None:
         # Later the invoices are paid (and listed in another order); a renewed consent in a new process
         # sees the same history under the same ids.
         paid = [dataclasses.replace(i, paid=i.gross, status=InvoiceStatus.PAID) for i in reversed(invoices)]
-        renewed_provider = provider(Clock(NOW + timedelta(days=5)), paid)
+        renewed_provider = provider(FakeClock(NOW + timedelta(days=5)), paid)
         renewed = await connect(renewed_provider)
         same = next(a for a in renewed.accounts if a.currency == account.currency)
         assert same.iban == account.iban and same.uid != account.uid
@@ -296,7 +287,7 @@ async def test_every_invoice_gets_a_payment_a_matcher_can_use() -> None:
     invoices = hu_invoices() + pl_invoices()
     index = ReferenceIndex.of_numbers((i.number, i.order_number) for i in invoices)
     partners = PartnerDirectory(invoices)
-    p = provider(Clock(NOW), invoices)
+    p = provider(FakeClock(NOW), invoices)
     txs: list[Transaction] = []
     for institution in ("SANDBOX_HU", "SANDBOX_PL"):
         consent = await connect(p, institution)
@@ -332,7 +323,7 @@ async def test_every_invoice_gets_a_payment_a_matcher_can_use() -> None:
 
 
 async def test_pending_today_is_booked_tomorrow_under_another_id() -> None:
-    clock = Clock(NOW)
+    clock = FakeClock(NOW)
     p = provider(clock, hu_invoices(TODAY - timedelta(days=30)))
     consent = await connect(p)
     account = consent.accounts[0]
@@ -350,7 +341,7 @@ async def test_pending_today_is_booked_tomorrow_under_another_id() -> None:
 
 
 async def test_amounts_have_the_currency_precision_and_sign() -> None:
-    p = provider(Clock(NOW), hu_invoices() + pl_invoices())
+    p = provider(FakeClock(NOW), hu_invoices() + pl_invoices())
     seen = set()
     for institution in ("SANDBOX_HU", "SANDBOX_PL"):
         consent = await connect(p, institution)
@@ -373,7 +364,7 @@ async def test_amounts_have_the_currency_precision_and_sign() -> None:
 
 
 async def test_no_future_days_and_no_history_beyond_the_cap() -> None:
-    p = provider(Clock(NOW), hu_invoices(TODAY - timedelta(days=10)))
+    p = provider(FakeClock(NOW), hu_invoices(TODAY - timedelta(days=10)))
     consent = await connect(p)
     feed = await fetch(p, consent, consent.accounts[0], TODAY - timedelta(days=400), TODAY + timedelta(days=60))
     days = [t.booking_date for t in feed.booked + feed.pending]
@@ -385,11 +376,11 @@ async def test_no_future_days_and_no_history_beyond_the_cap() -> None:
 
 async def test_balances_are_deterministic_and_add_up() -> None:
     invoices = hu_invoices()
-    p = provider(Clock(NOW), invoices)
+    p = provider(FakeClock(NOW), invoices)
     consent = await connect(p)
     account = consent.accounts[0]
     first = await p.balances(consent.reference, account.uid)
-    assert first == await provider(Clock(NOW), invoices).balances(consent.reference, account.uid)
+    assert first == await provider(FakeClock(NOW), invoices).balances(consent.reference, account.uid)
     closing, available = first
     assert (closing.kind, available.kind) == ("closingBooked", "interimAvailable")
     assert closing.reference_date == TODAY and closing.currency == "HUF"
@@ -404,7 +395,7 @@ async def test_balances_are_deterministic_and_add_up() -> None:
 async def test_thirty_days_through_the_matching_engine(institution: str) -> None:
     first_issue = TODAY - timedelta(days=50)
     invoices = hu_invoices(first_issue, 90) if institution == "SANDBOX_HU" else pl_invoices(first_issue, 90)
-    p = provider(Clock(NOW), invoices)
+    p = provider(FakeClock(NOW), invoices)
     consent = await connect(p, institution)
     account = consent.accounts[0]  # HUF or PLN
     feed = await fetch(p, consent, account, TODAY - timedelta(days=30), TODAY - timedelta(days=1))

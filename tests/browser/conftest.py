@@ -7,12 +7,8 @@ Every page a test visits is saved as a screenshot under ``artifacts/screenshots/
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,34 +16,16 @@ from sqlalchemy import Engine
 
 from reconbot.admin.app import create_app
 from reconbot.core.services.banks.providers import BankFeeds
-from tests.conftest import REPO
 from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import free_port, serve
-
-CHROMIUM = Path(os.environ.get("RECONBOT_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs Debian's chromium)")
-    pytest.skip(reason)
+from tests.support.browser import CHROMIUM, LiveSite, Site, unavailable
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    # The real day: the sandbox bank books today's payments as pending and the browser's cookies expire by real time.
+    """The suite's clock, started at the real day instead of ``MONDAY``: the sandbox bank books today's payments as
+    pending and the browser's cookies expire by real time."""
     return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@dataclass
-class Site:
-    """The served reconbot and what the test controls of it."""
-
-    url: str
-    engine: Engine
-    feeds: BankFeeds
-    clock: FakeClock
 
 
 @pytest.fixture
@@ -57,14 +35,6 @@ async def site(engine: Engine, clock: FakeClock) -> AsyncIterator[Site]:
     feeds = BankFeeds(engine, clock=clock, sleep=RecordingSleep(), public_url=f"http://127.0.0.1:{port}")
     async with serve(create_app(feeds), port=port) as url:
         yield Site(url, engine, feeds, clock)
-
-
-@dataclass
-class LiveSite(Site):
-    """The site with the chat runtime running as ``reconbot run`` runs it, its Telegram a local fake."""
-
-    runtime: Any
-    telegram: Any
 
 
 @pytest.fixture
@@ -95,9 +65,9 @@ async def browser() -> AsyncIterator[Any]:
     try:
         from playwright.async_api import async_playwright
     except ImportError:
-        _unavailable("Playwright is not installed")
+        unavailable("Playwright is not installed")
     if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
+        unavailable(f"no Chromium at {CHROMIUM}")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -121,11 +91,3 @@ async def page(browser: Any, request: pytest.FixtureRequest) -> AsyncIterator[An
         yield tab
     finally:
         await context.close()
-
-
-async def snap(page: Any, name: str) -> Path:
-    """Save a full-page screenshot of what ``page`` shows as ``artifacts/screenshots/<name>.png``; return its path."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    return path

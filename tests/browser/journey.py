@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import snap
+from tests.support.browser import snap
 
 OWNER_EMAIL = "anna@kert.test"
 PASSWORD = "correct horse battery"

@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 from reconbot.core.domain import TransactionStatus
 from reconbot.core.persistence.chat_tables import ChatIdentityRecord
 from reconbot.core.persistence.tables import AllocationRecord, BankTransactionRecord, InvoiceRecord
-from tests.browser.conftest import LiveSite, snap
 from tests.browser.journey import first_run
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, message_update
+from tests.support.browser import LiveSite, snap
 
 GROUP = -100500
 ANNA_ON_TELEGRAM = 555

@@ -11,9 +11,9 @@ from reconbot.core.roles import Role
 from reconbot.core.services.banks.statements import import_statement
 from reconbot.core.services.people.invitations import accept_invite, invite
 from reconbot.core.services.people.sessions import memberships
-from tests.browser.conftest import Site, snap
 from tests.browser.journey import PASSWORD, first_run, sign_in
-from tests.conftest import REPO
+from tests.support.browser import Site, snap
+from tests.support.paths import REPO
 
 STATEMENT = REPO / "reconbot" / "samples" / "demo_statement.xml"
 

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from reconbot.core.persistence.account_tables import LoginAttemptRecord
 from reconbot.core.persistence.tables import WorkspaceRecord
 from reconbot.core.services.people.sign_in import FAILURES_PER_EMAIL
-from tests.browser.conftest import Site, snap
 from tests.browser.journey import OWNER_EMAIL, PASSWORD, first_run, sign_in
+from tests.support.browser import Site, snap
 
 
 async def test_first_run_creates_the_owner_and_the_workspace_and_lands_on_home(site: Site, page: Any) -> None:

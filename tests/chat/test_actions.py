@@ -19,8 +19,9 @@ from reconbot.core.roles import Role
 from reconbot.handlers import actions
 from reconbot.handlers.context import Chat, ChatUser
 from reconbot.handlers.messages import Message
-from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels, slack_user, telegram_user
 from tests.fakes.clock import FakeClock
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, RecordingTransport, add_channels, slack_user, telegram_user
 
 
 async def delivered(engine: Engine, workspace_id: int, clock: FakeClock, books: Books) -> RecordingTransport:

@@ -17,8 +17,9 @@ from reconbot.core.services.chat.setup import add_channel, channels
 from reconbot.core.services.people.members import add_member, issue_link_code, remove_member, set_role
 from reconbot.handlers.commands import run_command, start
 from reconbot.handlers.context import Chat, ChatUser, Place
-from tests.chat.conftest import INVOICES, PAYMENTS, Books, slack_user, telegram_user
 from tests.fakes.clock import FakeClock
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, slack_user, telegram_user
 
 DM = Place(Platform.SLACK, "D1", private=True)
 GROUP = Place(Platform.TELEGRAM, "-100200", private=False)

@@ -17,8 +17,9 @@ from reconbot.core.services.chat.queue import STALE_AFTER, claim_next, due_chann
 from reconbot.core.services.chat.routing import route_events
 from reconbot.core.services.events import EventKind, emit
 from reconbot.handlers.notifications import compose_body
-from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels
 from tests.fakes.clock import FakeClock
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, RecordingTransport, add_channels
 
 
 def worker(engine: Engine, workspace_id: int, clock: FakeClock, *transports: RecordingTransport) -> DeliveryWorker:

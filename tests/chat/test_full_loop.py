@@ -20,14 +20,15 @@ from reconbot.core.services.invoicing.sources import InvoiceSources
 from reconbot.core.services.invoicing.sync import sync_source
 from reconbot.core.services.invoicing.write_back import run_due
 from reconbot.handlers.context import Chat
-from tests.chat.conftest import SLACK_USERS, TELEGRAM_USERS, Books, add_channels
-from tests.chat.slack.conftest import HttpBot, block_actions, connection, interaction
-from tests.chat.telegram.conftest import telegram_connection
 from tests.fakes.billingo import FakeBillingo
 from tests.fakes.clock import FakeClock
 from tests.fakes.server import serve
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram, callback_update
+from tests.support.books import Books
+from tests.support.chat import SLACK_USERS, TELEGRAM_USERS, add_channels
+from tests.support.slack import HttpBot, block_actions, connection, interaction
+from tests.support.telegram import telegram_connection
 
 SLACK_CHANNEL = "C0FINANCE"
 OWNER_CHAT = int(TELEGRAM_USERS[Role.OWNER])

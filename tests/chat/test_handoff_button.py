@@ -13,8 +13,9 @@ from reconbot.core.services.handoff.marking import DocumentState, document_state
 from reconbot.core.services.handoff.setup import setup_receiver
 from reconbot.handlers import actions
 from reconbot.handlers.context import Chat
-from tests.chat.conftest import INVOICES, PAYMENTS, Books, RecordingTransport, add_channels, slack_user
 from tests.fakes.clock import FakeClock
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, RecordingTransport, add_channels, slack_user
 
 
 async def told(engine: Engine, workspace_id: int, clock: FakeClock) -> RecordingTransport:

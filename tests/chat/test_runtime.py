@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from reconbot.bot.runtime import ChatRuntime
 from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.services.chat.setup import connections, save_connection
-from tests.chat.conftest import INVOICES, PAYMENTS, Books, add_channels
 from tests.fakes.server import serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.fakes.telegram import TOKEN, FakeTelegram, message_update
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, add_channels
 
 
 async def test_the_runtime_delivers_through_the_configured_bot_and_mounts_its_endpoint(

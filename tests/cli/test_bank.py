@@ -18,8 +18,9 @@ from reconbot.cli.main import main
 from reconbot.core.banks import sandbox
 from reconbot.core.persistence.database import create_engine_for
 from reconbot.core.persistence.tables import AuditEventRecord
-from tests.cli.test_books import SAMPLES, run
 from tests.fakes.server import free_port
+from tests.support.cli import run
+from tests.support.paths import SAMPLES
 
 
 @pytest.fixture

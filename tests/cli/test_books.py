@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reconbot.cli.main import main
-
-SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
+from tests.support.cli import run
+from tests.support.paths import SAMPLES
 
 
 @pytest.fixture
@@ -21,12 +21,6 @@ def books(migrated_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("RECONBOT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", "160")
     return migrated_url
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_demo_twice_imports_nothing_the_second_time(books: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,8 @@ from reconbot.core.persistence.database import create_engine_for
 from reconbot.core.persistence.tables import utcnow
 from reconbot.core.services.people.invitations import accept_invite, invitation
 from reconbot.core.services.people.sign_in import authenticate
-from tests.cli.test_books import books, run  # noqa: F401 - the fixture pointing the commands at the test database
+from tests.cli.test_books import books  # noqa: F401 - the fixture pointing the commands at the test database
+from tests.support.cli import run
 
 
 def test_members_roles_and_links(books: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811

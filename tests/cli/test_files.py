@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reconbot.cli.main import main
+from tests.support.cli import run
+from tests.support.paths import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "reconbot" / "samples"
 INVOICES, STATEMENT = SAMPLES / "demo_invoices.csv", SAMPLES / "demo_statement.xml"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_reconcile_json_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_bank import books  # noqa: F401 - the fixture pointing the commands at the test database
-from tests.cli.test_books import run
 from tests.fakes.billingo import API_KEY, FakeBillingo
 from tests.fakes.server import serve_in_thread
 from tests.fakes.szamlazz import FakeSzamlazz
+from tests.support.cli import run
 
 STATEMENT = (
     "id,booking_date,value_date,amount,currency,counterparty_name,counterparty_iban,reference,end_to_end_id\n"

@@ -27,10 +27,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from tests.fakes.clock import FakeClock, RecordingSleep
+from tests.fakes.clock import FakeClock
 from tests.fakes.pdf import pdf_with_text
-
-__all__ = ["FakeClock", "FakeFakturownia", "RecordingSleep"]
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CENT = Decimal("0.01")

@@ -26,12 +26,8 @@ TODAY = START.date()
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """The suite's clock, started at ``START``."""
     return FakeClock(START)
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
 
 
 @pytest.fixture

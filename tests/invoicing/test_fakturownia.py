@@ -18,7 +18,8 @@ from reconbot.core.errors import ProviderError
 from reconbot.core.invoicing.fakturownia import FakturowniaSource
 from reconbot.core.invoicing.model import DocumentRef, PaymentEntry
 from reconbot.core.invoicing.source import SourceContext, build_source
-from tests.fakes.fakturownia import FakeClock, FakeFakturownia, RecordingSleep
+from tests.fakes.clock import FakeClock, RecordingSleep
+from tests.fakes.fakturownia import FakeFakturownia
 from tests.fakes.server import serve
 
 TOKEN = "fkt-7Qm2Xw9LpR4sT8vN1bZc"
@@ -27,12 +28,8 @@ START = datetime(2026, 5, 11, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """The suite's clock, started at ``START``."""
     return FakeClock(START)
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
 
 
 @pytest.fixture

@@ -16,17 +16,12 @@ from reconbot.core.invoicing import szamlazz_xml as wire
 from reconbot.core.invoicing.model import Buyer, DocumentRef, InvoiceLine, InvoiceOrder, PaymentEntry, PaymentMethod
 from reconbot.core.invoicing.source import SourceContext, build_source
 from reconbot.core.invoicing.szamlazz import AgentError, SzamlazzSource
-from tests.fakes.clock import RecordingSleep
+from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import serve
 from tests.fakes.szamlazz import FakeSzamlazz, Recorded
 
 AGENT_KEY = "4k7xq2m9wz8r5t1y3u6i0o9p8a7s6d5f4g3h2j1k0l"
 NOW = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ async def base_url(fake: FakeSzamlazz) -> AsyncIterator[str]:
 
 
 def make(base_url: str, sleeps: RecordingSleep, *, timeout: float = 5.0, key: str = AGENT_KEY) -> SzamlazzSource:
-    context = SourceContext(clock=lambda: NOW, sleep=sleeps, timeout_seconds=timeout)
+    context = SourceContext(clock=FakeClock(NOW), sleep=sleeps, timeout_seconds=timeout)
     source = build_source("szamlazz", {"agent_key": key, "base_url": base_url}, context)
     assert isinstance(source, SzamlazzSource)
     return source

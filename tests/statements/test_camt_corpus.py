@@ -15,8 +15,8 @@ from reconbot.core.domain import Transaction
 from reconbot.core.errors import InputError
 from reconbot.core.statements import parse_statement
 from reconbot.core.statements.common import compact_account
-from tests.conftest import REPO
 from tests.statements.camt_expected import Detail, Entry, load_entries
+from tests.support.paths import REPO
 
 # Collected before fixtures run, so this mirrors the shared_dir fixture's lookup.
 CAMT_DIR = Path(os.environ.get("RECONBOT_SHARED_DIR", REPO.parent / "shared")) / "corpus" / "camt"

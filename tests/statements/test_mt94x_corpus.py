@@ -19,7 +19,7 @@ from reconbot.core.domain import Transaction
 from reconbot.core.errors import InputError
 from reconbot.core.statements import parse_statement
 from reconbot.core.statements.common import compact_account, looks_like_iban
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 # Collected before fixtures run, so this mirrors the shared_dir fixture's lookup.
 MT940_DIR = Path(os.environ.get("RECONBOT_SHARED_DIR", REPO.parent / "shared")) / "corpus" / "mt940"

@@ -73,7 +73,7 @@ def hears(channel: Channel, kind: str) -> bool:
     return kind not in BANK_KINDS or channel.bank_data
 
 
-def superseded(kind: str, payload: dict[str, Any]) -> bool:
+def _superseded(kind: str, payload: dict[str, Any]) -> bool:
     """Return True for an event another event of the same moment tells better, or a person's own deed.
 
     A matched payment that is partial or an overpayment is told by that event; an unmatched one that
@@ -107,7 +107,7 @@ def route_events(engine: Engine, now: datetime, compose: EventComposer, *, limit
             if not listeners[event.workspace_id] or not _take(session, event.id, now):
                 continue
             hearing = [c for c in listeners[event.workspace_id] if hears(c, event.kind)]
-            if not hearing or superseded(event.kind, event.payload):
+            if not hearing or _superseded(event.kind, event.payload):
                 continue
             facts = _facts_in(session, event.kind, dict(event.payload), languages[event.workspace_id])
             if facts is None:

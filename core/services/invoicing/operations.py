@@ -45,7 +45,7 @@ class PaymentToWrite:
     note: str
 
 
-def payment_key(allocation_id: int) -> str:
+def _payment_key(allocation_id: int) -> str:
     """Return the key reconbot writes into the payment it registers for an allocation."""
     return f"reconbot-p{allocation_id}"
 
@@ -65,7 +65,7 @@ def queue_payments(session: Session, workspace_id: int, payments: Sequence[Payme
             continue
         source, external_id, number = document
         payload = {"document": {"external_id": external_id, "number": number},
-                   "payment": {"key": payment_key(p.allocation_id), "paid_on": p.paid_on.isoformat(),
+                   "payment": {"key": _payment_key(p.allocation_id), "paid_on": p.paid_on.isoformat(),
                                "amount": format_amount(p.amount), "currency": p.currency, "method": "transfer",
                                "note": p.note[:140]}}  # fmt: skip
         rows.append(_values(workspace_id, source, OperationKind.REGISTER_PAYMENT, f"payment:{p.allocation_id}",

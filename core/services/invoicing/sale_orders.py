@@ -14,7 +14,7 @@ from reconbot.core.persistence.invoicing_tables import SaleRecord, SourceOperati
 from reconbot.core.persistence.tables import WorkspaceRecord
 
 
-def defaults_of(workspace: WorkspaceRecord) -> InvoicingDefaults:
+def _defaults_of(workspace: WorkspaceRecord) -> InvoicingDefaults:
     """Return what a sale that says nothing takes from ``workspace``."""
     return InvoicingDefaults(workspace.currency, workspace.language.value, workspace.country, workspace.vat_rate)
 
@@ -32,4 +32,4 @@ def order_for_operation(engine: Engine, operation_id: int, external_key: str) ->
         workspace = session.get(WorkspaceRecord, sale.workspace_id)
         assert workspace is not None
         today = operation.created_at.astimezone(ZoneInfo(workspace.timezone)).date()
-        return invoice_order(parse_sale(sale.data), defaults_of(workspace), external_key, today)
+        return invoice_order(parse_sale(sale.data), _defaults_of(workspace), external_key, today)

@@ -80,7 +80,7 @@ async def invoice_sale(sources: InvoiceSources, workspace_id: int, sale_id: int,
     return await await_operation(sources, operation_id, timeout=timeout)
 
 
-def issuing_source(session: Session, workspace: WorkspaceRecord) -> str:
+def _issuing_source(session: Session, workspace: WorkspaceRecord) -> str:
     """Return the system the workspace issues sale invoices in; raises ReconciliationError when none is clear."""
     assert workspace.id is not None
     systems = [name for name in connected_sources(session, workspace.id) if name in SOURCES]
@@ -98,7 +98,7 @@ def issuing_source(session: Session, workspace: WorkspaceRecord) -> str:
 
 def _queue(session: Session, workspace: WorkspaceRecord, record: SaleRecord, actor: str) -> int:
     assert workspace.id is not None and record.id is not None
-    operation = queue_operation(session, workspace.id, source=issuing_source(session, workspace),
+    operation = queue_operation(session, workspace.id, source=_issuing_source(session, workspace),
                                 kind=OperationKind.SALE_INVOICE, key=f"sale:{record.id}", actor=actor,
                                 sale_id=record.id, payload={"sale": record.external_id})  # fmt: skip
     assert operation.id is not None

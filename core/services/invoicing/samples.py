@@ -58,7 +58,7 @@ _PLAN = {
 _SCALE = {"HUF": Decimal(1), "PLN": Decimal("0.011"), "EUR": Decimal("0.0025"), "CZK": Decimal("0.063")}
 
 
-def sample_invoices(today: date, currency: str, country: str) -> list[Invoice]:
+def _sample_invoices(today: date, currency: str, country: str) -> list[Invoice]:
     """Return the sample issued invoices in ``currency``, issued up to 45 days before ``today``, to partners of
     ``country`` (Hungarian ones for a country without its own list)."""
     plan_country = country.upper() if country.upper() in _PLAN else "HU"
@@ -88,7 +88,7 @@ def sample_invoices(today: date, currency: str, country: str) -> list[Invoice]:
     return invoices
 
 
-def has_issued_invoices(engine: Engine, workspace_id: int) -> bool:
+def _has_issued_invoices(engine: Engine, workspace_id: int) -> bool:
     """Return True when the workspace has any issued invoice (from any source)."""
     with Session(engine) as session:
         query = select(InvoiceRecord.id).where(
@@ -100,13 +100,13 @@ def has_issued_invoices(engine: Engine, workspace_id: int) -> bool:
 def add_sample_invoices(engine: Engine, workspace_id: int, today: date, *, actor: str) -> int:
     """Store the sample invoices (source ``sample``) unless the workspace has issued invoices; return how many
     were added (0 when it had some). Stored, matched and audited in one transaction."""
-    if has_issued_invoices(engine, workspace_id):
+    if _has_issued_invoices(engine, workspace_id):
         return 0
     with Session(engine) as session:
         workspace = session.get(WorkspaceRecord, workspace_id)
         if workspace is None:
             return 0
         currency, country = workspace.currency, workspace.country
-    samples = [SourceInvoice(invoice) for invoice in sample_invoices(today, currency, country)]
+    samples = [SourceInvoice(invoice) for invoice in _sample_invoices(today, currency, country)]
     received = receive_invoices(engine, workspace_id, SOURCE, samples, actor=actor)
     return received.stored.new

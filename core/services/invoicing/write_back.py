@@ -222,7 +222,7 @@ def _record_failure(sources: InvoiceSources, view: OperationView, exc: ProviderE
         return OperationView.of(record)
 
 
-def system_key(view: OperationView) -> str:
+def _system_key(view: OperationView) -> str:
     """Return the idempotency key an issued document carries in its system (``reconbot-w1-final-42``).
 
     The workspace is part of it: two workspaces may share one invoicing account.
@@ -262,9 +262,9 @@ async def _perform(
     if view.kind is OperationKind.FINAL_INVOICE:
         proforma = view.payload["proforma"]
         ref = DocumentRef(proforma["external_id"], proforma["number"])
-        return await client.final_from_proforma(ref, system_key(view), maybe_done=maybe_done)
+        return await client.final_from_proforma(ref, _system_key(view), maybe_done=maybe_done)
     try:
-        order = order_for_operation(sources.engine, view.id, system_key(view))
+        order = order_for_operation(sources.engine, view.id, _system_key(view))
     except ReconciliationError as exc:  # the sale changed under the queued operation: no call can help
         raise ProviderError(str(exc), permanent=True) from None
     return await client.issue_invoice(order, maybe_done=maybe_done)

@@ -23,14 +23,14 @@ from reconbot.core.persistence.database import session_scope
 STALE_AFTER = timedelta(minutes=30)
 
 
-def process_name() -> str:
+def _process_name() -> str:
     """Return this process's name in claims: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim(engine: Engine, key: str, now: datetime, owner: str | None = None) -> bool:
     """Take the work ``key``; return False when another process has it or it was done already."""
-    owner = owner or process_name()
+    owner = owner or _process_name()
     with session_scope(engine) as session:
         if insert_unless_present(session, JobClaimRecord, {"key": key, "owner": owner, "claimed_at": now,
                                                            "outcome": ""}, ["key"]):  # fmt: skip

@@ -116,7 +116,7 @@ async def _claimed_sync(feeds: BankFeeds, key: str, connection_id: int, actor: s
     return f"connection {connection_id}: {outcome}"
 
 
-async def daily_consent_check(feeds: BankFeeds) -> ConsentCheck | None:
+async def _daily_consent_check(feeds: BankFeeds) -> ConsentCheck | None:
     """Run the consent check once per UTC day; None when this day's check was already done."""
     key = f"consents:{feeds.clock().astimezone(UTC).date().isoformat()}"
     if not claim(feeds.engine, key, feeds.clock()):
@@ -143,7 +143,7 @@ class FeedScheduler:
         """Add the jobs, start the scheduler, and catch up on the latest slot and today's consent check."""
         self.refresh()
         daily = CronTrigger(hour=CONSENT_CHECK_AT.hour, minute=CONSENT_CHECK_AT.minute, timezone=UTC)
-        self.scheduler.add_job(daily_consent_check, daily, args=[self.feeds], id="consents", replace_existing=True)
+        self.scheduler.add_job(_daily_consent_check, daily, args=[self.feeds], id="consents", replace_existing=True)
         self.scheduler.add_job(self.refresh, "interval", minutes=REFRESH_MINUTES, id="refresh", replace_existing=True)
         # Invoicing: the write-back queue is drained often (a pairing should show in the invoicing system within
         # a minute); invoicing systems are pulled every quarter hour.
@@ -164,7 +164,7 @@ class FeedScheduler:
         self.scheduler.start()
 
     async def _catch_up(self) -> None:
-        await daily_consent_check(self.feeds)
+        await _daily_consent_check(self.feeds)
         for workspace_id in self._workspaces():
             await sync_slot(self.feeds, workspace_id)
 

@@ -52,7 +52,7 @@ def add_member(
     with session_scope(engine) as session:
         member = add_member_in(session, workspace_id, name, role, actor=actor, email=email)
         if slack_user:
-            link_identity_in(session, workspace_id, member.id, Platform.SLACK, slack_user, actor=actor)
+            _link_identity_in(session, workspace_id, member.id, Platform.SLACK, slack_user, actor=actor)
         return member
 
 
@@ -201,11 +201,11 @@ def link_identity(
 
     Raises SetupError for an unknown member or an empty user id."""
     with session_scope(engine) as session:
-        link_identity_in(session, workspace_id, member_id, platform, user_id, actor=actor)
+        _link_identity_in(session, workspace_id, member_id, platform, user_id, actor=actor)
         return _member(_current(session, workspace_id, member_id))
 
 
-def link_identity_in(
+def _link_identity_in(
     session: Session, workspace_id: int, member_id: int, platform: Platform, user_id: str, *, actor: str
 ) -> None:
     """``link_identity`` inside the caller's transaction."""
@@ -223,14 +223,8 @@ def link_identity_in(
           user_id=user_id)  # fmt: skip
 
 
-def member_for(engine: Engine, workspace_id: int, platform: Platform, user_id: str) -> Member | None:
-    """Return the current member a chat account is linked to, or None."""
-    with Session(engine) as session:
-        return member_for_in(session, workspace_id, platform, user_id)
-
-
 def member_for_in(session: Session, workspace_id: int, platform: Platform, user_id: str) -> Member | None:
-    """``member_for`` inside the caller's transaction."""
+    """Return the current member a chat account is linked to (None when it is linked to nobody current)."""
     identity = _identity(session, workspace_id, platform, user_id)
     if identity is None:
         return None
@@ -270,7 +264,7 @@ def use_link_code_in(
     if record.expires_at <= now:
         raise SetupError("this link has expired; ask the workspace owner for a new one")
     record.used_at, record.used_by = now, f"{platform.value}:{user_id}"
-    link_identity_in(session, workspace_id, record.member_id, platform, user_id, actor=f"{platform.value}:{user_id}")
+    _link_identity_in(session, workspace_id, record.member_id, platform, user_id, actor=f"{platform.value}:{user_id}")
     member = session.get(MemberRecord, record.member_id)
     assert member is not None
     return _member(member)

@@ -58,10 +58,10 @@ def token_hash(token: str) -> str:
 def memberships(engine: Engine, account_id: int) -> list[Membership]:
     """Return the workspaces ``account_id`` is a current member of, by name."""
     with Session(engine) as session:
-        return memberships_in(session, account_id)
+        return _memberships_in(session, account_id)
 
 
-def memberships_in(session: Session, account_id: int) -> list[Membership]:
+def _memberships_in(session: Session, account_id: int) -> list[Membership]:
     """``memberships`` inside the caller's transaction."""
     rows = session.exec(
         select(WorkspaceRecord.id, WorkspaceRecord.name, MemberRecord.role)
@@ -77,7 +77,7 @@ def open_session(engine: Engine, account_id: int, *, now: datetime, workspace_id
     token = secrets.token_urlsafe(32)
     with session_scope(engine) as session:
         if workspace_id is None:
-            found = memberships_in(session, account_id)
+            found = _memberships_in(session, account_id)
             workspace_id = found[0].workspace_id if found else None
         session.add(WebSessionRecord(token_hash=token_hash(token), account_id=account_id, workspace_id=workspace_id,
                                      created_at=now, expires_at=now + SESSION_LIFETIME))  # fmt: skip
@@ -112,7 +112,7 @@ def switch_workspace(engine: Engine, token: str, workspace_id: int) -> None:
     with session_scope(engine) as session:
         query = select(WebSessionRecord).where(col(WebSessionRecord.token_hash) == token_hash(token))
         web_session = session.exec(query).first()
-        mine = {m.workspace_id for m in memberships_in(session, web_session.account_id)} if web_session else set()
+        mine = {m.workspace_id for m in _memberships_in(session, web_session.account_id)} if web_session else set()
         if web_session is None or workspace_id not in mine:
             raise SetupError("you are not a member of that workspace")
         web_session.workspace_id = workspace_id

@@ -267,7 +267,7 @@ def _emit_events(
     earlier_allocations: int,
     proformas_paid: dict[str, dict[str, Any]],
 ) -> None:
-    payload = event_payload(tx, result, invoices, paid)
+    payload = _event_payload(tx, result, invoices, paid)
     if result.status is MatchStatus.MATCHED:
         # Keyed by how many allocations the transaction had before: a pairing undone and made
         # again is news again, the same run repeated is not.
@@ -288,7 +288,7 @@ def _emit_events(
     emit(session, workspace_id, EventKind.UNMATCHED_TRANSACTION, f"unmatched:{tx.id}", payload)
 
 
-def event_payload(
+def _event_payload(
     tx: Transaction, result: MatchResult, invoices: dict[str, Invoice], paid: dict[str, Decimal]
 ) -> dict[str, Any]:
     """Return what a chat message about this decision needs, as JSON values (amounts as decimal text)."""

@@ -250,7 +250,7 @@ class TransactionDetail:
     candidates: list[Candidate]
 
 
-def reason_text(stored: dict[str, Any]) -> str:
+def _reason_text(stored: dict[str, Any]) -> str:
     """Return the sentence of a stored reason (``matching_run.reason_json``), rebuilt from its code and values
     where the code is known, else the text stored with it."""
     try:
@@ -288,7 +288,7 @@ def transaction_detail(engine: Engine, workspace_id: int, transaction_id: int) -
                                         col(InvoiceRecord.id).in_(wanted)))} if wanted else {}  # fmt: skip
         candidates = [
             Candidate(s.id or 0, s.rank, [invoices[i] for i in s.invoice_ids if i in invoices],
-                      [Decimal(a) for a in s.amounts], s.confidence, [reason_text(r) for r in s.reasons],
+                      [Decimal(a) for a in s.amounts], s.confidence, [_reason_text(r) for r in s.reasons],
                       list(s.flags))
             for s in suggestions
         ]  # fmt: skip

@@ -88,11 +88,11 @@ def audit_page(
     rows = rows[:limit]
     entries = [
         AuditEntry(
-            r.id or 0, r.created_at.astimezone(zone), r.actor, r.action, r.entity_type, r.entity_id, summarize(r.data)
+            r.id or 0, r.created_at.astimezone(zone), r.actor, r.action, r.entity_type, r.entity_id, _summarize(r.data)
         )
         for r in rows
     ]
-    next_cursor = make_cursor(rows[-1].created_at, rows[-1].id or 0) if more and rows else None
+    next_cursor = _make_cursor(rows[-1].created_at, rows[-1].id or 0) if more and rows else None
     return AuditPage(entries, next_cursor, zone.key)
 
 
@@ -100,7 +100,7 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
-def make_cursor(at: datetime, event_id: int) -> str:
+def _make_cursor(at: datetime, event_id: int) -> str:
     """Return the paging cursor that points just past the event (``at`` in UTC, and its id)."""
     return f"{at.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%f')}_{event_id}"
 
@@ -113,7 +113,7 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
     return datetime.strptime(moment, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC), int(event_id)
 
 
-def summarize(data: dict[str, Any], *, width: int = 200) -> str:
+def _summarize(data: dict[str, Any], *, width: int = 200) -> str:
     """Return ``data`` as one short ``key=value`` line, values of secret-sounding keys masked."""
     parts = []
     for key, value in data.items():

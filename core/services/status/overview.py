@@ -113,21 +113,21 @@ def workspace_status(engine: Engine, workspace_id: int, now: datetime, *, bank_d
             raise LookupError(f"no workspace {workspace_id}")
         return WorkspaceStatus(
             timezone=workspace.timezone,
-            next_syncs=next_syncs(workspace.sync_times, workspace.timezone, now),
+            next_syncs=_next_syncs(workspace.sync_times, workspace.timezone, now),
             sources=_sources(session, workspace_id),
             messages=message_counts(session, workspace_id),
-            oldest_pending=oldest_pending_message(session, workspace_id),
+            oldest_pending=_oldest_pending_message(session, workspace_id),
             channel_problems=_channel_problems(session, workspace_id),
-            operations=operation_counts(session, workspace_id),
+            operations=_operation_counts(session, workspace_id),
             failed_operations=_failed_operations(session, workspace_id),
-            undelivered_events=undelivered_events(session, workspace_id),
-            accounts=account_syncs(session, workspace_id) if bank_data else [],
+            undelivered_events=_undelivered_events(session, workspace_id),
+            accounts=_account_syncs(session, workspace_id) if bank_data else [],
             consents=consents(session, workspace_id, now, workspace.timezone) if bank_data else [],
             claims=_sync_claims(session, workspace_id) if bank_data else [],
         )
 
 
-def next_syncs(setting: str, timezone: str, now: datetime, count: int = 3) -> list[datetime]:
+def _next_syncs(setting: str, timezone: str, now: datetime, count: int = 3) -> list[datetime]:
     """Return the next ``count`` scheduled bank syncs after ``now``, in the workspace's zone ([] for a setting
     that cannot be read: the scheduler skips such a workspace)."""
     try:
@@ -143,7 +143,7 @@ def next_syncs(setting: str, timezone: str, now: datetime, count: int = 3) -> li
     return sorted(upcoming)[:count]
 
 
-def account_syncs(session: Session, workspace_id: int) -> list[AccountSync]:
+def _account_syncs(session: Session, workspace_id: int) -> list[AccountSync]:
     """Return every fed bank account of the workspace with how its syncs went (bank data)."""
     query = select(BankAccountRecord).where(
         col(BankAccountRecord.workspace_id) == workspace_id, col(BankAccountRecord.connection_id).is_not(None)
@@ -200,7 +200,7 @@ def message_counts(session: Session, workspace_id: int | None = None) -> dict[st
     return {s.value: found.get(s.value, 0) for s in MessageStatus}
 
 
-def oldest_pending_message(session: Session, workspace_id: int) -> datetime | None:
+def _oldest_pending_message(session: Session, workspace_id: int) -> datetime | None:
     """Return when the oldest chat message still waiting to be sent was queued (None when none waits)."""
     query = select(func.min(ChatMessageRecord.created_at)).where(
         col(ChatMessageRecord.workspace_id) == workspace_id,
@@ -222,7 +222,7 @@ def _channel_problems(session: Session, workspace_id: int) -> list[ChannelProble
     ]
 
 
-def operation_counts(session: Session, workspace_id: int | None = None) -> dict[str, int]:
+def _operation_counts(session: Session, workspace_id: int | None = None) -> dict[str, int]:
     """Return the write-back operations per status (every status present, 0 when none)."""
     query = select(SourceOperationRecord.status, func.count()).group_by(col(SourceOperationRecord.status))
     if workspace_id is not None:
@@ -241,7 +241,7 @@ def _failed_operations(session: Session, workspace_id: int) -> list[FailedOperat
             for o in session.exec(query)]  # fmt: skip
 
 
-def undelivered_events(session: Session, workspace_id: int) -> int:
+def _undelivered_events(session: Session, workspace_id: int) -> int:
     """Return how many outbox events wait for chat delivery."""
     query = (
         select(func.count())

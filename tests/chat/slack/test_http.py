@@ -11,8 +11,9 @@ from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.roles import Role
 from reconbot.handlers.context import ChatUser, Place
 from reconbot.handlers.messages import Button, Message, Reply
-from tests.chat.conftest import SLACK_USERS
-from tests.chat.slack.conftest import (
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.support.chat import SLACK_USERS
+from tests.support.slack import (
     CHANNEL,
     SIGNING_SECRET,
     Handlers,
@@ -22,7 +23,6 @@ from tests.chat.slack.conftest import (
     slash_command,
     view_submission,
 )
-from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 
 OWNER = SLACK_USERS[Role.OWNER]
 PAIRED = Message("Paired", lines=("E-2026-12 is paid in full",), buttons=(Button("Undo", action="undo1"),))

@@ -12,10 +12,11 @@ from reconbot.bot.delivery import DeliveryWorker
 from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.persistence.tables import AllocationRecord, InvoiceRecord
 from reconbot.core.roles import Role
-from tests.chat.conftest import INVOICES, PAYMENTS, SLACK_USERS, Books, add_channels
-from tests.chat.slack.conftest import HttpBot, block_actions, interaction, slash_command, view_submission
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
+from tests.support.books import Books
+from tests.support.chat import INVOICES, PAYMENTS, SLACK_USERS, add_channels
+from tests.support.slack import HttpBot, block_actions, interaction, slash_command, view_submission
 
 CHANNEL = "C1"
 

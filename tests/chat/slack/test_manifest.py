@@ -8,8 +8,8 @@ import yaml
 
 from reconbot.bot.slack.app import SlackBot
 from reconbot.handlers.context import Chat
-from tests.chat.slack.conftest import CONNECTION_ID, connection
-from tests.conftest import REPO
+from tests.support.paths import REPO
+from tests.support.slack import CONNECTION_ID, connection
 
 
 def manifest() -> dict[str, Any]:

@@ -13,9 +13,9 @@ from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.roles import Role
 from reconbot.handlers.context import Chat, ChatUser, Place
 from reconbot.handlers.messages import Reply
-from tests.chat.conftest import SLACK_USERS
-from tests.chat.slack.conftest import CHANNEL, Handlers, block_actions, connection, slash_command
 from tests.fakes.slack import APP_TOKEN, FakeSlack
+from tests.support.chat import SLACK_USERS
+from tests.support.slack import CHANNEL, Handlers, block_actions, connection, slash_command
 
 OWNER = SLACK_USERS[Role.OWNER]
 

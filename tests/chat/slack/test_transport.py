@@ -11,9 +11,10 @@ from reconbot.bot.slack.render import blocks
 from reconbot.bot.slack.transport import SlackTransport
 from reconbot.bot.transport import DeliveryError
 from reconbot.handlers.messages import Button, Message
-from tests.chat.slack.conftest import CHANNEL, Seconds
+from tests.fakes.clock import FakeClock, RecordingSleep
 from tests.fakes.server import free_port, serve
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.support.slack import CHANNEL
 
 MESSAGE = Message("Payment received: 127 000 Ft from Kovács & Társa", buttons=(Button("Undo", action="u1"),))
 DONE = Message("Payment received: 127 000 Ft from Kovács & Társa", note="Paired by Anna")
@@ -90,16 +91,16 @@ async def test_an_unreachable_slack_is_transient_and_never_shows_the_token() -> 
 
 
 @pytest.fixture
-def limited_slack(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSlack, Seconds]:
+def limited_slack(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> tuple[FakeSlack, RecordingSleep]:
     """A fake allowing 1 message/s per channel on a clock that moves only while slack_sdk waits out a 429."""
-    seconds = Seconds()
+    seconds = RecordingSleep(clock=clock)
     # slack_sdk's rate-limit handler sleeps Retry-After (+ jitter) with asyncio.sleep; let it sleep on our clock.
-    monkeypatch.setattr(builtin_async_handlers, "asyncio", types.SimpleNamespace(sleep=seconds.sleep))
-    return FakeSlack(limit_per_second=1, clock=seconds), seconds
+    monkeypatch.setattr(builtin_async_handlers, "asyncio", types.SimpleNamespace(sleep=seconds))
+    return FakeSlack(limit_per_second=1, clock=clock.seconds), seconds
 
 
 async def test_a_429_is_waited_out_by_slack_sdk_and_the_message_goes_through(
-    limited_slack: tuple[FakeSlack, Seconds],
+    limited_slack: tuple[FakeSlack, RecordingSleep],
 ) -> None:
     fake, seconds = limited_slack
     async with serve(fake.app()) as url:
@@ -113,7 +114,9 @@ async def test_a_429_is_waited_out_by_slack_sdk_and_the_message_goes_through(
     assert len(seconds.waits) == 1 and 1 <= seconds.waits[0] < 2  # Retry-After: 1, plus slack_sdk's jitter
 
 
-async def test_a_429_that_outlasts_the_retries_reports_retry_after(limited_slack: tuple[FakeSlack, Seconds]) -> None:
+async def test_a_429_that_outlasts_the_retries_reports_retry_after(
+    limited_slack: tuple[FakeSlack, RecordingSleep],
+) -> None:
     fake, seconds = limited_slack
     fake.retry_after = 7
     async with serve(fake.app()) as url:

@@ -14,8 +14,8 @@ from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.services.chat.setup import connections
 from reconbot.handlers.context import Chat, ChatUser, Place
 from reconbot.handlers.messages import Message, Reply
-from tests.chat.telegram.conftest import Handled, Handlers
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeTelegram, callback_update, message_update
+from tests.support.telegram import Handled, Handlers
 
 GROUP = -1001234567890
 OWNER = 1001  # linked to the owner by tests/chat/conftest.py

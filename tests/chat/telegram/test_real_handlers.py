@@ -16,9 +16,9 @@ from reconbot.core.services.workspaces import language_of
 from reconbot.handlers import commands
 from reconbot.handlers.context import Chat, Place
 from reconbot.handlers.texts import text
-from tests.chat.conftest import telegram_user
-from tests.chat.telegram.conftest import Handled
 from tests.fakes.telegram import FakeTelegram, callback_update, message_update
+from tests.support.chat import telegram_user
+from tests.support.telegram import Handled
 
 GROUP = -1001234567890
 OWNER = 1001

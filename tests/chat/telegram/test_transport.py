@@ -9,6 +9,7 @@ import pytest
 from reconbot.bot.telegram import ChatMigrated, TelegramTransport
 from reconbot.bot.transport import DeliveryError
 from reconbot.handlers.messages import Button, Message
+from tests.fakes.clock import FakeClock
 from tests.fakes.server import free_port
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
@@ -56,9 +57,11 @@ async def test_edit_of_a_missing_message_is_permanent(transport: TelegramTranspo
     assert caught.value.permanent
 
 
-async def test_flood_control_asks_the_worker_to_wait(transport: TelegramTransport, fake: FakeTelegram) -> None:
+async def test_flood_control_asks_the_worker_to_wait(
+    transport: TelegramTransport, fake: FakeTelegram, clock: FakeClock
+) -> None:
     fake.limit_per_second = 1
-    fake.clock = lambda: 100.0  # both sends fall in the same second
+    fake.clock = clock.seconds  # the clock stands still: both sends fall in the same second
     await transport.send(GROUP, PAID)
     with pytest.raises(DeliveryError) as caught:
         await transport.send(GROUP, PAID)

@@ -15,9 +15,9 @@ from reconbot.core.persistence.chat_tables import Platform
 from reconbot.core.services.chat.setup import connections
 from reconbot.handlers.context import Chat
 from reconbot.handlers.messages import Message, Reply
-from tests.chat.telegram.conftest import Handlers, telegram_connection
 from tests.fakes.server import serve
 from tests.fakes.telegram import BOT_USERNAME, FakeTelegram, message_update
+from tests.support.telegram import Handlers, telegram_connection
 
 GROUP = -1001234567890
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import Engine
 
 from reconbot.core.persistence.tables import Language
 from reconbot.core.services.people.sign_in import first_run
-
-NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-PASSWORD = "correct horse battery"
+from tests.support.people import PASSWORD
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from reconbot.core.services.people.members import add_member, remove_member
 from reconbot.core.services.people.sessions import memberships, token_hash
 from reconbot.core.services.people.sign_in import LoginRefused, authenticate
 from reconbot.core.services.workspaces import open_workspace
-from tests.services.people.conftest import NOW, PASSWORD
+from tests.support.people import NOW, PASSWORD
 
 
 def _kert(engine: Engine, owner: int) -> int:

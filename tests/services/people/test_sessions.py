@@ -23,7 +23,7 @@ from reconbot.core.services.people.sessions import (
 )
 from reconbot.core.services.people.sign_in import LoginRefused
 from reconbot.core.services.workspaces import open_workspace
-from tests.services.people.conftest import NOW, PASSWORD
+from tests.support.people import NOW, PASSWORD
 
 
 def test_a_session_ends_when_it_expires_or_its_member_is_removed(engine: Engine, owner: int) -> None:

@@ -22,7 +22,7 @@ from reconbot.core.services.people.sign_in import (
     needs_first_run,
     set_password,
 )
-from tests.services.people.conftest import NOW, PASSWORD
+from tests.support.people import NOW, PASSWORD
 
 
 def test_passwords_are_stored_as_argon2_hashes_and_emails_lower_cased(engine: Engine, owner: int) -> None:
